@@ -1,0 +1,104 @@
+"""MNIST and Fashion-MNIST from torchvision's raw IDX layout under a data root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from toolkit import ToolkitError
+from toolkit.data import Dataset, ImageSet
+
+from .idx import read_images, read_labels
+
+DATA_VARIABLE = "TOOLKIT_DATA"
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+def default_data_root() -> Path:
+    """``$TOOLKIT_DATA``, else the per-user cache folder."""
+    if os.environ.get(DATA_VARIABLE):
+        return Path(os.environ[DATA_VARIABLE]).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "toolkit" / "data"
+
+
+def _find(folder: Path, name: str) -> Path | None:
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _locate(folders: list[Path]) -> dict[str, tuple[Path, Path]] | None:
+    for folder in folders:
+        found = {split: (_find(folder, images), _find(folder, labels)) for split, (images, labels) in FILES.items()}
+        if all(a and b for a, b in found.values()):
+            return found  # type: ignore[return-value]
+    return None
+
+
+def _load_idx_dataset(name: str, folder_name: str, torchvision_class: str, *, data_dir: str | None, download: bool,
+                      mean: float, std: float, extra_folders: list[Path] = (), class_names: list[str] | None = None) -> Dataset:
+    root = Path(data_dir).expanduser() if data_dir else default_data_root()
+    folders = [root / folder_name / "raw", root / folder_name, root, *extra_folders]
+    files = _locate(folders)
+    if files is None and download:
+        import torchvision
+
+        getattr(torchvision.datasets, torchvision_class)(str(root), train=True, download=True)
+        getattr(torchvision.datasets, torchvision_class)(str(root), train=False, download=True)
+        files = _locate(folders)
+    if files is None:
+        debian = (f" On Debian, `apt install dataset-fashion-mnist` puts the files in {DEBIAN_FASHION_MNIST}, "
+                  "which is searched automatically." if extra_folders else "")
+        raise ToolkitError(
+            f"The {name} files were not found. Put train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+            f"t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (plain or .gz) in {root / folder_name / 'raw'}; "
+            f"set dataset.data_dir in the recipe or the {DATA_VARIABLE} environment variable to use another data root, "
+            f"or set dataset.download = true to fetch them with torchvision.{debian}"
+        )
+
+    def loader(split: str):
+        images_path, labels_path = files[split]
+        return lambda: ImageSet(read_images(images_path), read_labels(labels_path), mean, std, class_names)
+
+    return Dataset(name, {split: loader(split) for split in FILES})
+
+
+def mnist(*, data_dir: str | None = None, download: bool = False, normalize: bool = False,
+          mean: float = 0.1307, std: float = 0.3081) -> Dataset:
+    """MNIST handwritten digits: 60,000 training and 10,000 test images, 28x28 grey.
+
+    Args:
+        data_dir: data root holding ``MNIST/raw/`` (default: ``$TOOLKIT_DATA``, else ``~/.cache/toolkit/data``).
+        download: fetch missing files with torchvision (needs the internet).
+        normalize: subtract ``mean`` and divide by ``std`` after scaling pixels to [0, 1].
+        mean: normalisation mean.
+        std: normalisation standard deviation.
+    """
+    return _load_idx_dataset("MNIST", "MNIST", "MNIST", data_dir=data_dir, download=download,
+                             mean=mean if normalize else 0.0, std=std if normalize else 1.0,
+                             class_names=[str(d) for d in range(10)])
+
+
+def fashion_mnist(*, data_dir: str | None = None, download: bool = False, normalize: bool = False,
+                  mean: float = 0.2860, std: float = 0.3530) -> Dataset:
+    """Fashion-MNIST clothing images: 60,000 training and 10,000 test images, 28x28 grey.
+
+    Args:
+        data_dir: data root holding ``FashionMNIST/raw/`` (default: ``$TOOLKIT_DATA``, else
+            ``~/.cache/toolkit/data``; Debian's ``/usr/share/datasets/fashion-mnist`` is searched too).
+        download: fetch missing files with torchvision (needs the internet).
+        normalize: subtract ``mean`` and divide by ``std`` after scaling pixels to [0, 1].
+        mean: normalisation mean.
+        std: normalisation standard deviation.
+    """
+    return _load_idx_dataset("Fashion-MNIST", "FashionMNIST", "FashionMNIST", data_dir=data_dir, download=download,
+                             mean=mean if normalize else 0.0, std=std if normalize else 1.0,
+                             extra_folders=[DEBIAN_FASHION_MNIST], class_names=FASHION_CLASSES)

@@ -1,0 +1,12 @@
+"""Built-in encoders."""
+
+from toolkit import hookimpl
+
+from .mlp import MLP
+from .small_cnn import SmallCNN
+
+
+@hookimpl
+def register_encoders(register):
+    register("mlp", MLP)
+    register("small_cnn", SmallCNN)

@@ -1,0 +1,35 @@
+"""The Fashion-MNIST Siamese article's small CNN."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def _conv(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1), nn.ReLU(inplace=True), nn.BatchNorm2d(c_out)]
+
+
+class SmallCNN(nn.Module):
+    """3x3 convs 1→4→4, pool, 4→8→8, pool, 8→1 (each ReLU then BatchNorm), then Linear(49 → embedding_dim).
+
+    Args:
+        embedding_dim: size of the embedding (the article's ``z``).
+        in_channels: image channels.
+        image_size: height and width of the (square) input images.
+    """
+
+    def __init__(self, *, embedding_dim: int = 8, in_channels: int = 1, image_size: int = 28):
+        super().__init__()
+        if embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be at least 1, got {embedding_dim}")
+        if image_size % 4:
+            raise ValueError(f"image_size must be a multiple of 4 (two 2x2 poolings), got {image_size}")
+        self.features = nn.Sequential(
+            *_conv(in_channels, 4), *_conv(4, 4), nn.MaxPool2d(2),
+            *_conv(4, 8), *_conv(8, 8), nn.MaxPool2d(2),
+            *_conv(8, 1),
+        )
+        self.head = nn.Linear((image_size // 4) ** 2, embedding_dim)
+
+    def forward(self, x):
+        return self.head(self.features(x).flatten(1))

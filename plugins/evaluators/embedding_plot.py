@@ -1,0 +1,45 @@
+"""A 2-D scatter of embeddings coloured by class."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toolkit.api import EvalContext
+from toolkit.plots import scatter_by_class
+
+
+def project_2d(embeddings: np.ndarray, seed: int) -> np.ndarray:
+    """The embeddings themselves when they are 2-D, else a t-SNE projection."""
+    if embeddings.shape[1] <= 2:
+        return embeddings if embeddings.shape[1] == 2 else np.hstack([embeddings, np.zeros_like(embeddings)])
+    from sklearn.manifold import TSNE
+
+    perplexity = min(30.0, max(2.0, (len(embeddings) - 1) / 3))
+    return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(embeddings)
+
+
+class EmbeddingPlot:
+    """Saves ``embeddings_<split>.png``: the split's embeddings in 2-D (t-SNE above two dimensions).
+
+    Args:
+        split: split to plot.
+        max_points: plot a random sample of at most this many points (t-SNE time grows with it).
+        filename: file name in the run folder (default ``embeddings_<split>.png``).
+    """
+
+    def __init__(self, *, split: str = "test", max_points: int = 2000, filename: str | None = None):
+        if max_points < 10:
+            raise ValueError(f"max_points must be at least 10, got {max_points}")
+        self.split, self.max_points = split, max_points
+        self.filename = filename or f"embeddings_{split}.png"
+
+    def evaluate(self, context: EvalContext) -> dict[str, object]:
+        embeddings, labels = context.embed(self.split)
+        rng = np.random.default_rng(context.seed)
+        keep = rng.permutation(len(labels))[: self.max_points]
+        points = project_2d(embeddings.numpy()[keep], context.seed)
+        names = context.dataset.split(self.split).class_names
+        method = "t-SNE of" if embeddings.shape[1] > 2 else ""
+        title = f"{method} {embeddings.shape[1]}-D embeddings, {self.split} split ({len(keep)} points)".strip()
+        scatter_by_class(points, labels.numpy()[keep], context.out_dir / self.filename, title, names)
+        return {"plot": self.filename}

@@ -1,0 +1,105 @@
+"""k-nearest-neighbour retrieval metrics with faiss."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import faiss
+import numpy as np
+
+from toolkit.api import EvalContext
+
+
+def retrieval_metrics(query: np.ndarray, query_labels: np.ndarray, gallery: np.ndarray | None, gallery_labels: np.ndarray | None,
+                      *, ks: list[int], map_at_r: bool = True, metric: str = "l2", chunk_size: int = 1000) -> dict[str, float]:
+    """Precision@1, recall@k and MAP@R of each query against the gallery (``None``: the queries themselves,
+    each query left out of its own results). Searches run in chunks of queries, so memory stays
+    ``chunk_size × R`` rather than queries × gallery.
+
+    recall@k is 1 for a query when any of its k nearest neighbours shares its class. MAP@R follows
+    Musgrave et al., "A Metric Learning Reality Check": with R the number of gallery items of the query's
+    class, ``MAP@R = 1/R · Σ_{i ≤ R} P(i) · rel(i)``.
+    """
+    leave_one_out = gallery is None
+    if leave_one_out:
+        gallery, gallery_labels = query, query_labels
+    query = np.ascontiguousarray(query, dtype=np.float32)
+    gallery = np.ascontiguousarray(gallery, dtype=np.float32)
+    if metric == "cosine":
+        query, gallery = query.copy(), gallery.copy()
+        faiss.normalize_L2(query)
+        faiss.normalize_L2(gallery)
+    index = faiss.IndexFlatIP(gallery.shape[1]) if metric == "cosine" else faiss.IndexFlatL2(gallery.shape[1])
+    index.add(gallery)
+
+    classes, class_counts = np.unique(gallery_labels, return_counts=True)
+    count_of = dict(zip(classes.tolist(), class_counts.tolist()))
+    relevant = np.array([count_of.get(int(c), 0) for c in query_labels]) - int(leave_one_out)
+    max_k = max(ks)
+    depth = max(max_k, int(relevant.max()) if map_at_r and len(relevant) else 0)
+    depth = min(depth + int(leave_one_out), len(gallery))
+
+    hits_at = {k: 0.0 for k in ks}
+    precision_at_1, average_precision = 0.0, 0.0
+    for start in range(0, len(query), chunk_size):
+        stop = min(start + chunk_size, len(query))
+        _, neighbours = index.search(query[start:stop], depth)
+        if leave_one_out:
+            neighbours = _drop_self(neighbours, np.arange(start, stop))
+        match = gallery_labels[neighbours] == query_labels[start:stop, None]
+        precision_at_1 += match[:, 0].sum()
+        for k in ks:
+            hits_at[k] += match[:, :k].any(axis=1).sum()
+        if map_at_r:
+            r = relevant[start:stop]
+            within_r = np.arange(match.shape[1])[None, :] < r[:, None]
+            rel = match & within_r
+            precision_at_i = np.cumsum(rel, axis=1) / np.arange(1, match.shape[1] + 1)[None, :]
+            average_precision += ((precision_at_i * rel).sum(axis=1) / np.maximum(r, 1)).sum()
+
+    n = len(query)
+    metrics = {"precision_at_1": float(precision_at_1 / n)}
+    metrics.update({f"recall_at_{k}": float(hits_at[k] / n) for k in ks})
+    if map_at_r:
+        metrics["map_at_r"] = float(average_precision / n)
+    return metrics
+
+
+def _drop_self(neighbours: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Remove each query's own id from its row (or the last column when ties pushed it out)."""
+    is_self = neighbours == ids[:, None]
+    drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), neighbours.shape[1] - 1)
+    keep = np.ones_like(neighbours, dtype=bool)
+    keep[np.arange(len(ids)), drop] = False
+    return neighbours[keep].reshape(len(ids), -1)
+
+
+class KNNEvaluator:
+    """Retrieval quality with faiss exact search: precision@1, recall@k and MAP@R.
+
+    Args:
+        query: split whose images are the queries.
+        gallery: split searched for neighbours; ``"query"`` searches the query split itself, leaving each query out.
+        k: the values of k for recall@k.
+        map_at_r: also compute MAP@R (searches R neighbours per query, R = class size in the gallery).
+        metric: ``l2`` (Euclidean) or ``cosine``.
+        chunk_size: queries searched at once (bounds memory).
+    """
+
+    def __init__(self, *, query: str = "test", gallery: str = "train", k: list[int] = [1, 5, 10],  # noqa: B006
+                 map_at_r: bool = True, metric: Literal["l2", "cosine"] = "l2", chunk_size: int = 1000):
+        if not k or any(v < 1 for v in k):
+            raise ValueError(f"k must be a non-empty list of positive integers, got {k}")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        self.query, self.gallery, self.ks = query, gallery, sorted(set(k))
+        self.map_at_r, self.metric, self.chunk_size = map_at_r, metric, chunk_size
+
+    def evaluate(self, context: EvalContext) -> dict[str, float]:
+        query, query_labels = context.embed(self.query)
+        if self.gallery in ("query", self.query):
+            gallery = gallery_labels = None
+        else:
+            gallery, gallery_labels = (t.numpy() for t in context.embed(self.gallery))
+        return retrieval_metrics(query.numpy(), query_labels.numpy(), gallery, gallery_labels, ks=self.ks,
+                                 map_at_r=self.map_at_r, metric=self.metric, chunk_size=self.chunk_size)

@@ -1,0 +1,12 @@
+"""Built-in losses."""
+
+from toolkit import hookimpl
+
+from .contrastive import ContrastiveLoss
+from .triplet import TripletLoss
+
+
+@hookimpl
+def register_losses(register):
+    register("contrastive", ContrastiveLoss)
+    register("triplet", TripletLoss)

@@ -1,0 +1,182 @@
+"""Building a recipe's components: every name resolved through the registry, every key checked first."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from toolkit.api import Evaluator, Loss, Sampler
+from toolkit.data import Dataset
+from toolkit.errors import ToolkitError
+from toolkit.params import check_parameters, parameters
+from toolkit.recipe import ComponentSpec, Recipe
+from toolkit.registry import Registry, default_registry
+
+
+@dataclass
+class Components:
+    """Everything a run needs, built and checked."""
+
+    dataset: Dataset
+    sampler: Sampler
+    encoder: nn.Module
+    loss: Loss
+    evaluators: list[tuple[str, Evaluator]] = field(default_factory=list)
+
+
+def build_components(recipe: Recipe, registry: Registry | None = None) -> Components:
+    """Check every component section against its factory, then build it."""
+    registry = registry or default_registry()
+    where = str(recipe.path)
+    dataset = _build(registry, "datasets", recipe.dataset, where)
+    if not isinstance(dataset, Dataset):
+        raise _wrong_kind(registry, "datasets", recipe.dataset, dataset, "a toolkit.data.Dataset")
+    dataset.limit = recipe.dataset_limit
+
+    sampler = _build(registry, "samplers", recipe.sampler, where)
+    if not callable(getattr(sampler, "epoch", None)) or getattr(sampler, "kind", None) not in ("pairs", "triplets", "labels"):
+        raise _wrong_kind(registry, "samplers", recipe.sampler, sampler, "a sampler with .kind and .epoch()")
+
+    encoder = _build(registry, "encoders", recipe.encoder, where)
+    if not isinstance(encoder, nn.Module):
+        raise _wrong_kind(registry, "encoders", recipe.encoder, encoder, "a torch.nn.Module")
+
+    extra: dict[str, Any] = {}
+    if recipe.miner is not None:
+        loss_factory = registry.get("losses", recipe.loss.name, where=f"{where}: loss.name").factory
+        if "miner" not in {p.name for p in parameters(loss_factory)}:
+            raise ToolkitError(
+                f"{where}: the recipe has a [miner] section but the loss {recipe.loss.name!r} takes no miner. "
+                "Remove [miner], or choose a loss that mines inside its batch (for example a pml.* loss)."
+            )
+        extra["miner"] = _build(registry, "miners", recipe.miner, where)
+    loss = _build(registry, "losses", recipe.loss, where, extra=extra)
+    if not isinstance(loss, nn.Module) or getattr(loss, "batch_kind", None) not in ("pairs", "triplets", "labels"):
+        raise _wrong_kind(registry, "losses", recipe.loss, loss, "a toolkit.api.Loss (an nn.Module with batch_kind)")
+    if loss.batch_kind != sampler.kind:
+        raise ToolkitError(
+            f"{where}: the loss {recipe.loss.name!r} needs {loss.batch_kind} batches but the sampler "
+            f"{recipe.sampler.name!r} makes {sampler.kind} batches. Pick a sampler that makes {loss.batch_kind} "
+            f"(`toolkit list samplers`)."
+        )
+
+    evaluators = []
+    for spec in recipe.evaluators:
+        evaluator = _build(registry, "evaluators", spec, where)
+        if not callable(getattr(evaluator, "evaluate", None)):
+            raise _wrong_kind(registry, "evaluators", spec, evaluator, "an evaluator with .evaluate(context)")
+        evaluators.append((spec.name, evaluator))
+
+    check_optimizer_spec(recipe.optimizer, where)
+    if recipe.loss_optimizer is not None:
+        check_optimizer_spec(recipe.loss_optimizer, where)
+    if recipe.scheduler is not None:
+        check_scheduler_spec(recipe.scheduler, where)
+    return Components(dataset, sampler, encoder, loss, evaluators)
+
+
+def _build(registry: Registry, kind: str, spec: ComponentSpec, where: str, extra: dict[str, Any] | None = None) -> Any:
+    component = registry.get(kind, spec.name, where=f"{where}: {spec.section}.name")
+    params = _tuples_for_tuple_parameters(component.factory, spec.params)
+    problems = check_parameters(component.factory, params, exclude=tuple(extra or ()))
+    if problems:
+        raise ToolkitError(_problems_message(where, spec, problems))
+    try:
+        return component.factory(**params, **(extra or {}))
+    except ToolkitError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ToolkitError(f"{where}: [{spec.section}] {spec.name!r} rejected its parameters: {exc}") from None
+
+
+def _problems_message(where: str, spec: ComponentSpec, problems: list[Any]) -> str:
+    details = " ".join(f"{spec.section}.{p.key}: {p.message}" for p in problems)
+    return f"{where}: [{spec.section}] {spec.name!r} has bad parameters. {details} `toolkit list` shows every parameter with its type and default."
+
+
+def _wrong_kind(registry: Registry, kind: str, spec: ComponentSpec, obj: Any, expected: str) -> ToolkitError:
+    plugin = registry.get(kind, spec.name).plugin
+    return ToolkitError(
+        f"The factory of {spec.name!r} (plugin {plugin!r}) returned {type(obj).__name__}, not {expected}. "
+        "This is a bug in that plugin; report it to its authors."
+    )
+
+
+def _tuples_for_tuple_parameters(factory: Callable[..., Any], values: dict[str, Any]) -> dict[str, Any]:
+    """TOML has arrays but no tuples: turn a list into a tuple where the parameter is annotated as one."""
+    result = dict(values)
+    for p in parameters(factory):
+        if isinstance(result.get(p.name), list) and _mentions_tuple(p.annotation):
+            result[p.name] = tuple(result[p.name])
+    return result
+
+
+def _mentions_tuple(annotation: Any) -> bool:
+    if annotation is tuple or typing.get_origin(annotation) is tuple:
+        return True
+    return any(_mentions_tuple(a) for a in typing.get_args(annotation))
+
+
+# Optimizers and schedulers: any class of torch.optim / torch.optim.lr_scheduler, looked up by name
+# among those modules' own classes (never imported from a user string).
+
+def _classes(module: Any, base: type) -> dict[str, type]:
+    return {name: obj for name, obj in vars(module).items()
+            if inspect.isclass(obj) and issubclass(obj, base) and obj is not base and not name.startswith("_")}
+
+
+def optimizer_classes() -> dict[str, type]:
+    return _classes(torch.optim, torch.optim.Optimizer)
+
+
+def scheduler_classes() -> dict[str, type]:
+    base = getattr(torch.optim.lr_scheduler, "LRScheduler", None) or torch.optim.lr_scheduler._LRScheduler
+    classes = _classes(torch.optim.lr_scheduler, base)
+    classes["ReduceLROnPlateau"] = torch.optim.lr_scheduler.ReduceLROnPlateau
+    return classes
+
+
+def _lookup_class(table: dict[str, type], spec: ComponentSpec, where: str, what: str) -> type:
+    if spec.name in table:
+        return table[spec.name]
+    close = difflib.get_close_matches(spec.name, list(table), n=3, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise ToolkitError(f"{where}: {spec.section}.name: unknown {what} {spec.name!r}.{hint} Known: {', '.join(sorted(table))}.")
+
+
+def check_optimizer_spec(spec: ComponentSpec, where: str) -> type:
+    cls = _lookup_class(optimizer_classes(), spec, where, "torch.optim optimizer")
+    problems = check_parameters(cls, _tuples_for_tuple_parameters(cls, spec.params), exclude=("params",))
+    if problems:
+        raise ToolkitError(_problems_message(where, spec, problems))
+    return cls
+
+
+def check_scheduler_spec(spec: ComponentSpec, where: str) -> type:
+    cls = _lookup_class(scheduler_classes(), spec, where, "torch.optim.lr_scheduler scheduler")
+    problems = check_parameters(cls, _tuples_for_tuple_parameters(cls, spec.params), exclude=("optimizer",))
+    if problems:
+        raise ToolkitError(_problems_message(where, spec, problems))
+    return cls
+
+
+def make_optimizer(spec: ComponentSpec, params: list[nn.Parameter], where: str) -> torch.optim.Optimizer:
+    cls = check_optimizer_spec(spec, where)
+    try:
+        return cls(params, **_tuples_for_tuple_parameters(cls, spec.params))
+    except (ValueError, TypeError) as exc:
+        raise ToolkitError(f"{where}: [{spec.section}] {spec.name}: {exc}") from None
+
+
+def make_scheduler(spec: ComponentSpec, optimizer: torch.optim.Optimizer, where: str) -> Any:
+    cls = check_scheduler_spec(spec, where)
+    try:
+        return cls(optimizer, **_tuples_for_tuple_parameters(cls, spec.params))
+    except (ValueError, TypeError) as exc:
+        raise ToolkitError(f"{where}: [{spec.section}] {spec.name}: {exc}") from None

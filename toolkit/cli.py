@@ -1,0 +1,132 @@
+"""The ``toolkit`` command. Heavy imports (torch, plugins) happen inside the commands that need them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from toolkit.errors import ToolkitError
+
+KIND_CHOICES = ["datasets", "encoders", "losses", "samplers", "miners", "evaluators"]
+
+
+class _Group(click.Group):
+    """Turns a :class:`ToolkitError` into one clear paragraph and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ToolkitError as exc:
+            click.echo(click.style("Error: ", fg="red", bold=True) + str(exc), err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="toolkit")
+def main() -> None:
+    """Train and compare metric-learning embedding models from TOML recipes."""
+
+
+@main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one recipe key, e.g. --set run.epochs=1.")
+@click.option("--output", "-o", default=None, help="Run folder (default: run.output, else runs/<recipe>-<time>).")
+@click.option("--resume", default=None, metavar="RUN_DIR", help="Continue the run in RUN_DIR from its last checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str | None, overwrite: bool, quiet: bool) -> None:
+    """Train and evaluate RECIPE, writing a run folder."""
+    import logging
+
+    from toolkit.runner import run as run_recipe
+
+    if resume and overwrite:
+        raise ToolkitError("--resume and --overwrite contradict each other: choose one.")
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger("toolkit").addHandler(console)
+    result = run_recipe(recipe, overrides=overrides, output=output, resume=resume, overwrite=overwrite, progress=not quiet)
+    click.echo(format_metrics(result.metrics))
+    click.echo(f"Run folder: {result.run_dir}")
+
+
+def format_metrics(metrics: dict[str, Any]) -> str:
+    lines = [f"{metrics['recipe']}: {len(metrics['epochs'])} epochs, training {metrics['train_seconds']:.1f}s, "
+             f"total {metrics['wall_seconds']:.1f}s on {metrics['device']}"]
+    for evaluator, values in metrics["evaluation"].items():
+        for key, value in values.items():
+            if isinstance(value, float):
+                lines.append(f"  {evaluator}.{key:<28} {value:.4f}")
+            elif isinstance(value, (int, str)):
+                lines.append(f"  {evaluator}.{key:<28} {value}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one recipe key.")
+def validate(recipe: str, overrides: tuple[str, ...]) -> None:
+    """Check RECIPE (syntax, components, parameters, data files) without training."""
+    from toolkit.build import build_components
+    from toolkit.recipe import load_recipe
+
+    parsed = load_recipe(recipe, overrides)
+    build_components(parsed)
+    click.echo(f"{recipe}: OK")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins(as_json: bool) -> None:
+    """List installed plugins, their versions and the components each registers."""
+    from toolkit.registry import KINDS, default_registry
+
+    registry = default_registry()
+    rows = []
+    for info in registry.loaded.plugins:
+        components = {kind: [c.name for c in registry.components(kind) if c.plugin == info.name] for kind in KINDS}
+        rows.append({"name": info.name, "distribution": info.distribution, "version": info.version,
+                     "builtin": info.builtin, "hooks": info.hooks, "error": info.error,
+                     "components": {k: v for k, v in components.items() if v}})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        origin = "built-in" if row["builtin"] else row["distribution"]
+        click.echo(f"{row['name']} ({origin} {row['version']})")
+        if row["error"]:
+            click.echo(click.style(f"  failed to load: {row['error']}", fg="red"))
+        for kind, names in row["components"].items():
+            click.echo(f"  {kind}: {', '.join(names)}")
+
+
+@main.command(name="list")
+@click.argument("kind", required=False, type=click.Choice(KIND_CHOICES))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_components(kind: str | None, as_json: bool) -> None:
+    """List registered components with their parameters (all kinds, or one KIND)."""
+    from toolkit.registry import KINDS, default_registry
+
+    registry = default_registry()
+    kinds = [kind] if kind else list(KINDS)
+    if as_json:
+        data = {k: [{"name": c.name, "plugin": c.plugin, "summary": c.summary,
+                     "parameters": [{"name": p.name, "type": p.type_name, "required": p.required,
+                                     "default": None if p.required else repr(p.default)} for p in c.parameters]}
+                    for c in registry.components(k)] for k in kinds}
+        click.echo(json.dumps(data, indent=2))
+        return
+    for k in kinds:
+        click.echo(click.style(k, bold=True))
+        for c in registry.components(k):
+            click.echo(f"  {c.name}  [{c.plugin}]  {c.summary}")
+            for p in c.parameters:
+                default = "required" if p.required else f"= {p.default!r}"
+                click.echo(f"      {p.name}: {p.type_name} {default}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,93 @@
+"""Images in memory: the form every dataset plugin hands to the runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from toolkit.errors import ToolkitError
+
+
+@dataclass
+class ImageSet:
+    """One split of a dataset, held in memory.
+
+    ``images`` is a ``uint8`` tensor ``(N, C, H, W)`` (or float, already scaled); ``labels`` is
+    ``int64`` ``(N,)``. ``mean`` and ``std`` normalise pixels after scaling them to [0, 1];
+    :meth:`batch` gathers and converts any set of indices in one vectorised step.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    mean: float = 0.0
+    std: float = 1.0
+    class_names: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 4:
+            raise ValueError(f"images must be shaped (N, C, H, W), got {tuple(self.images.shape)}")
+        if len(self.images) != len(self.labels):
+            raise ToolkitError(
+                f"The dataset has {len(self.images)} images but {len(self.labels)} labels; "
+                "the image and label files must come from the same release."
+            )
+        self.labels = self.labels.long()
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.labels.max()) + 1 if len(self.labels) else 0
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    def to_float(self, images: torch.Tensor) -> torch.Tensor:
+        """Scale a gathered batch to floats and normalise it."""
+        x = images.float()
+        if images.dtype == torch.uint8:
+            x = x.div_(255.0)
+        if self.mean != 0.0 or self.std != 1.0:
+            x = x.sub_(self.mean).div_(self.std)
+        return x
+
+    def batch(self, indices: torch.Tensor) -> torch.Tensor:
+        """Float images at ``indices`` (any shape of index tensor, flattened)."""
+        return self.to_float(self.images[indices.reshape(-1)])
+
+    def subset(self, limit: int | None) -> "ImageSet":
+        """The first ``limit`` items (all when ``limit`` is None)."""
+        if limit is None or limit >= len(self):
+            return self
+        return ImageSet(self.images[:limit], self.labels[:limit], self.mean, self.std, self.class_names)
+
+
+@dataclass
+class Dataset:
+    """Named splits, each loaded the first time it is asked for.
+
+    ``loaders`` maps a split name (``"train"``, ``"test"``) to a function returning its
+    :class:`ImageSet`. ``limit`` keeps only the first items of every split (for quick runs).
+    """
+
+    name: str
+    loaders: dict[str, Callable[[], ImageSet]]
+    limit: int | None = None
+    _loaded: dict[str, ImageSet] = field(default_factory=dict, repr=False)
+
+    @property
+    def split_names(self) -> list[str]:
+        return list(self.loaders)
+
+    def split(self, name: str) -> ImageSet:
+        if name not in self.loaders:
+            raise ToolkitError(
+                f"Dataset {self.name!r} has no split {name!r}; its splits are: {', '.join(self.loaders)}."
+            )
+        if name not in self._loaded:
+            self._loaded[name] = self.loaders[name]().subset(self.limit)
+        return self._loaded[name]

@@ -1,0 +1,11 @@
+"""The one exception type for mistakes a user can fix."""
+
+from __future__ import annotations
+
+
+class ToolkitError(Exception):
+    """A problem with the user's input: a recipe, a data folder, a plugin, a run folder.
+
+    The command line prints its message as one paragraph and exits with code 2, without a traceback.
+    Anything else that escapes is a bug in the toolkit or a plugin.
+    """

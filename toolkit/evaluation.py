@@ -1,0 +1,50 @@
+"""Embedding whole splits in batches, and running the recipe's evaluators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from toolkit.api import EvalContext, Evaluator
+from toolkit.data import Dataset, ImageSet
+
+
+@torch.inference_mode()
+def embed_images(encoder: nn.Module, images: ImageSet, device: torch.device, batch_size: int = 1024) -> torch.Tensor:
+    """Embeddings of every image of a split, on the CPU, computed in batches in eval mode."""
+    was_training = encoder.training
+    encoder.eval()
+    chunks = []
+    for start in range(0, len(images), batch_size):
+        index = torch.arange(start, min(start + batch_size, len(images)), device=images.images.device)
+        chunks.append(encoder(images.batch(index).to(device)).float().cpu())
+    encoder.train(was_training)
+    if not chunks:
+        return torch.empty(0, 0)
+    return torch.cat(chunks)
+
+
+def make_context(dataset: Dataset, encoder: nn.Module, device: torch.device, out_dir: Path, seed: int,
+                 batch_size: int, loss: nn.Module | None = None) -> EvalContext:
+    """An :class:`EvalContext` whose ``embed(split)`` computes each split once per context."""
+    cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def embed(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if split not in cache:
+            images = dataset.split(split)
+            cache[split] = (embed_images(encoder, images, device, batch_size), images.labels.cpu())
+        return cache[split]
+
+    return EvalContext(dataset=dataset, encoder=encoder, embed=embed, out_dir=out_dir, seed=seed, device=device, loss=loss)
+
+
+def run_evaluators(evaluators: list[tuple[str, Evaluator]], context: EvalContext) -> dict[str, dict[str, Any]]:
+    """Each evaluator's metrics under its name (``knn``, ``kmeans``, ...); a repeated name gets ``_2``."""
+    results: dict[str, dict[str, Any]] = {}
+    for name, evaluator in evaluators:
+        key = name if name not in results else f"{name}_{len(results) + 1}"
+        results[key] = evaluator.evaluate(context)
+    return results

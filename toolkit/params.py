@@ -1,0 +1,111 @@
+"""Reading a factory's parameters from its signature, and checking recipe keys against them.
+
+The check uses pydantic in strict mode: ``"2"`` is not a number and ``true`` is not an integer,
+because a recipe value of the wrong type is almost always a mistake.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pydantic
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One keyword argument of a component factory."""
+
+    name: str
+    annotation: Any
+    default: Any
+    required: bool
+
+    @property
+    def type_name(self) -> str:
+        if self.annotation is Any:
+            return "any"
+        text = getattr(self.annotation, "__name__", None) if not typing.get_args(self.annotation) else None
+        return text or str(self.annotation).replace("typing.", "")
+
+
+def _signature_target(factory: Callable[..., Any]) -> Callable[..., Any]:
+    return factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
+
+
+def parameters(factory: Callable[..., Any]) -> list[Parameter]:
+    """The keyword parameters a recipe may give to ``factory``."""
+    target = _signature_target(factory)
+    try:
+        hints = typing.get_type_hints(target, include_extras=True)
+    except Exception:
+        hints = {}
+    result = []
+    for name, param in inspect.signature(factory).parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or name == "self":
+            continue
+        required = param.default is inspect.Parameter.empty
+        result.append(Parameter(name, hints.get(name, Any), None if required else param.default, required))
+    return result
+
+
+def accepts_any_keyword(factory: Callable[..., Any]) -> bool:
+    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values())
+
+
+def parameter_model(factory: Callable[..., Any], *, exclude: tuple[str, ...] = ()) -> type[pydantic.BaseModel]:
+    """A pydantic model of ``factory``'s keyword parameters (used to check and to export a schema)."""
+    fields: dict[str, Any] = {}
+    for p in parameters(factory):
+        if p.name in exclude:
+            continue
+        fields[p.name] = (p.annotation, ... if p.required else p.default)
+    extra = "allow" if accepts_any_keyword(factory) else "forbid"
+    config = pydantic.ConfigDict(strict=True, extra=extra, arbitrary_types_allowed=True)
+    return pydantic.create_model(f"{getattr(factory, '__name__', 'factory')}_parameters", __config__=config, **fields)
+
+
+@dataclass(frozen=True)
+class ParameterProblem:
+    """One thing wrong with the keys given to a factory."""
+
+    key: str
+    message: str
+
+
+def check_parameters(factory: Callable[..., Any], values: dict[str, Any], *, exclude: tuple[str, ...] = ()) -> list[ParameterProblem]:
+    """Every problem with ``values`` as keyword arguments of ``factory``; empty when they fit."""
+    model = parameter_model(factory, exclude=exclude)
+    try:
+        model.model_validate(values)
+    except pydantic.ValidationError as exc:
+        params = {p.name: p for p in parameters(factory) if p.name not in exclude}
+        grouped: dict[str, list[Any]] = {}
+        for err in exc.errors():
+            grouped.setdefault(_key(err["loc"]), []).append(err)
+        return [_describe(key, errs, params) for key, errs in grouped.items()]
+    return []
+
+
+def _key(loc: tuple[Any, ...]) -> str:
+    """``('k', 1)`` → ``k.1``; union branch tags such as ``('lr', 'float')`` are dropped."""
+    parts = [str(loc[0])] + [str(part) for part in loc[1:] if isinstance(part, int)]
+    return ".".join(parts)
+
+
+def _describe(key: str, errors: list[Any], params: dict[str, Parameter]) -> ParameterProblem:
+    import difflib
+
+    kind = errors[0]["type"]
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(key, list(params), n=3, cutoff=0.5)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        return ParameterProblem(key, f"unknown parameter.{hint} Known parameters: {', '.join(params) or 'none'}.")
+    if kind == "missing":
+        return ParameterProblem(key, "this parameter is required and has no default.")
+    given = errors[0].get("input")
+    if len(errors) > 1 and key in params:
+        return ParameterProblem(key, f"expected {params[key].type_name}; got {given!r} ({type(given).__name__}).")
+    return ParameterProblem(key, f"{errors[0]['msg'].rstrip('.')}; got {given!r} ({type(given).__name__}).")

@@ -1,0 +1,208 @@
+"""Recipes: TOML files parsed with the standard library into a checked :class:`Recipe`."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+
+from toolkit.errors import ToolkitError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class RunSettings(pydantic.BaseModel):
+    """The ``[run]`` section: how to train, not what to train."""
+
+    model_config = pydantic.ConfigDict(strict=True, extra="forbid")
+
+    seed: int = 0
+    """Seeds torch and every sampler; the same seed gives the same CPU run."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """``auto`` takes a CUDA GPU when there is one."""
+    epochs: int = pydantic.Field(10, ge=1)
+    output: str | None = None
+    """Run folder. Default: ``runs/<recipe name>-<date>-<time>`` in the current directory."""
+    threads: int | None = pydantic.Field(None, ge=1)
+    """CPU threads for torch (default: torch's own choice)."""
+    compile: bool = False
+    """Compile the encoder with ``torch.compile``."""
+    joint_forward: bool = False
+    """Embed all members of a pair/triplet batch in one forward pass (BatchNorm then sees them together)."""
+    max_bad_steps: int = pydantic.Field(20, ge=0)
+    """Training stops once more steps than this had a non-finite loss."""
+    eval_batch_size: int = pydantic.Field(1024, ge=1)
+
+
+SECTIONS = ("run", "dataset", "sampler", "encoder", "loss", "miner", "optimizer", "scheduler", "evaluators")
+REQUIRED_SECTIONS = ("dataset", "sampler", "encoder", "loss")
+DATASET_CORE_KEYS = ("limit",)
+
+
+@dataclass
+class ComponentSpec:
+    """A component section: the registered ``name`` and the keyword arguments for its factory."""
+
+    section: str
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Recipe:
+    """A parsed recipe. ``data`` is the TOML content after overrides, as written to the run folder."""
+
+    path: Path
+    data: dict[str, Any]
+    run: RunSettings
+    dataset: ComponentSpec
+    sampler: ComponentSpec
+    encoder: ComponentSpec
+    loss: ComponentSpec
+    optimizer: ComponentSpec
+    scheduler: ComponentSpec | None = None
+    loss_optimizer: ComponentSpec | None = None
+    miner: ComponentSpec | None = None
+    evaluators: list[ComponentSpec] = field(default_factory=list)
+    dataset_limit: int | None = None
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Read, override and check the structure of a recipe (component names are checked later)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ToolkitError(f"Recipe file {str(path)!r} does not exist (or is not a file).")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ToolkitError(f"Cannot read recipe {str(path)!r}: {exc}.") from None
+    return parse_recipe(text, path, overrides)
+
+
+def parse_recipe(text: str, path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ToolkitError(f"{path}: this is not valid TOML: {exc}. Fix the syntax at that place.") from None
+    if not data:
+        raise ToolkitError(
+            f"{path}: the recipe is empty. A recipe needs at least [dataset], [sampler], [encoder] and [loss] "
+            "sections; see recipes/quickstart.toml for a complete example."
+        )
+    for override in overrides:
+        apply_override(data, override, path)
+    return _structure(data, path)
+
+
+def apply_override(data: dict[str, Any], override: str, path: Path) -> None:
+    """Apply one ``section.key=value`` override; the value is read as TOML, else taken as a string."""
+    key, sep, raw = override.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ToolkitError(f"--set {override!r}: expected KEY=VALUE, for example --set run.epochs=1.")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    parts = key.split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ToolkitError(f"--set {override!r}: {'.'.join(parts[:i])} has no item {part!r}.")
+            node = node[int(part)]
+        else:
+            node = node.setdefault(part, {})
+        if not isinstance(node, (dict, list)):
+            raise ToolkitError(f"--set {override!r}: {'.'.join(parts[: i + 1])} is a value, not a section.")
+    if isinstance(node, list):
+        raise ToolkitError(f"--set {override!r}: name a key inside a list item, e.g. evaluators.0.k.")
+    node[parts[-1]] = value
+
+
+def _structure(data: dict[str, Any], path: Path) -> Recipe:
+    data = copy.deepcopy(data)
+    for section in data:
+        if section not in SECTIONS:
+            close = difflib.get_close_matches(section, SECTIONS, n=2, cutoff=0.6)
+            hint = f" Did you mean [{close[0]}]?" if close else ""
+            raise ToolkitError(f"{path}: unknown section [{section}].{hint} Recipe sections are: {', '.join(SECTIONS)}.")
+    for section in REQUIRED_SECTIONS:
+        if section not in data:
+            raise ToolkitError(f"{path}: the recipe has no [{section}] section; every recipe needs one with a name = \"...\" key.")
+
+    run_table = _table(data.get("run", {}), "run", path)
+    try:
+        run = RunSettings.model_validate(run_table)
+    except pydantic.ValidationError as exc:
+        raise ToolkitError(_pydantic_message(exc, "run", path)) from None
+
+    dataset = _component(data["dataset"], "dataset", path)
+    limit = dataset.params.pop("limit", None)
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise ToolkitError(f"{path}: dataset.limit must be a positive integer (how many items of each split to keep); got {limit!r}.")
+
+    loss = _component(data["loss"], "loss", path)
+    loss_optimizer = None
+    if "optimizer" in loss.params:
+        loss_optimizer = _component(loss.params.pop("optimizer"), "loss.optimizer", path)
+
+    optimizer = _component(data.get("optimizer", {"name": "Adam"}), "optimizer", path)
+    scheduler = _component(data["scheduler"], "scheduler", path) if "scheduler" in data else None
+    miner = _component(data["miner"], "miner", path) if "miner" in data else None
+
+    evaluators_raw = data.get("evaluators", [])
+    if not isinstance(evaluators_raw, list):
+        raise ToolkitError(
+            f"{path}: 'evaluators' must be a list of tables, written as [[evaluators]] blocks "
+            f"(one per evaluator, each with name = \"...\"); got a {type(evaluators_raw).__name__}."
+        )
+    evaluators = [_component(item, f"evaluators.{i}", path) for i, item in enumerate(evaluators_raw)]
+
+    return Recipe(
+        path=path, data=data, run=run, dataset=dataset, sampler=_component(data["sampler"], "sampler", path),
+        encoder=_component(data["encoder"], "encoder", path), loss=loss, optimizer=optimizer, scheduler=scheduler,
+        loss_optimizer=loss_optimizer, miner=miner, evaluators=evaluators, dataset_limit=limit,
+    )
+
+
+def _table(value: Any, section: str, path: Path) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ToolkitError(f"{path}: '{section}' must be a table ([{section}] with keys under it); got {value!r}.")
+    return value
+
+
+def _component(value: Any, section: str, path: Path) -> ComponentSpec:
+    table = dict(_table(value, section, path))
+    name = table.pop("name", None)
+    if name is None:
+        raise ToolkitError(f"{path}: [{section}] has no 'name' key; set name = \"...\" to a registered component.")
+    if not isinstance(name, str):
+        raise ToolkitError(f"{path}: {section}.name must be a string naming a registered component; got {name!r}.")
+    return ComponentSpec(section, name, table)
+
+
+def _pydantic_message(exc: pydantic.ValidationError, section: str, path: Path) -> str:
+    problems = []
+    for err in exc.errors():
+        key = ".".join([section, *(str(p) for p in err["loc"])])
+        if err["type"] == "extra_forbidden":
+            known = list(RunSettings.model_fields)
+            close = difflib.get_close_matches(str(err["loc"][-1]), known, n=2, cutoff=0.5)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            problems.append(f"{key}: unknown key.{hint} Keys of [{section}]: {', '.join(known)}.")
+        else:
+            problems.append(f"{key}: {err['msg'].rstrip('.')}; got {err.get('input')!r}.")
+    return f"{path}: " + " ".join(problems)

@@ -1,0 +1,101 @@
+"""The registry: every component that the loaded plugins registered, by kind and name."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from toolkit import hookspecs
+from toolkit.errors import ToolkitError
+from toolkit.params import Parameter, parameters
+from toolkit.plugins import LoadedPlugins, load_plugins
+
+KINDS: tuple[str, ...] = tuple(hookspecs.HOOKS)
+SINGULAR = {"datasets": "dataset", "encoders": "encoder", "losses": "loss", "samplers": "sampler",
+            "miners": "miner", "evaluators": "evaluator"}
+
+
+@dataclass(frozen=True)
+class Component:
+    """A registered factory and where it came from."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    plugin: str
+
+    @property
+    def summary(self) -> str:
+        doc = inspect.getdoc(self.factory) or ""
+        return doc.strip().splitlines()[0] if doc.strip() else ""
+
+    @property
+    def parameters(self) -> list[Parameter]:
+        return parameters(self.factory)
+
+
+class Registry:
+    """Components by kind and name, built by calling each plugin's ``register_*`` hooks."""
+
+    def __init__(self, loaded: LoadedPlugins):
+        self.loaded = loaded
+        self._components: dict[str, dict[str, Component]] = {kind: {} for kind in KINDS}
+        for kind, hook_name in hookspecs.HOOKS.items():
+            for impl in getattr(loaded.manager.hook, hook_name).get_hookimpls():
+                impl.function(register=self._registrar(kind, impl.plugin_name))
+
+    def _registrar(self, kind: str, plugin: str) -> Callable[[str, Callable[..., Any]], None]:
+        def register(name: str, factory: Callable[..., Any]) -> None:
+            if not isinstance(name, str) or not name:
+                raise ToolkitError(f"Plugin {plugin!r} registered a {SINGULAR[kind]} with an invalid name {name!r}; names are non-empty strings.")
+            if not callable(factory):
+                raise ToolkitError(f"Plugin {plugin!r} registered {SINGULAR[kind]} {name!r} with a factory that is not callable ({factory!r}).")
+            existing = self._components[kind].get(name)
+            if existing is not None:
+                raise ToolkitError(
+                    f"Two plugins register the {SINGULAR[kind]} {name!r}: {existing.plugin!r} and {plugin!r}. "
+                    f"Uninstall one of them, or leave one out with TOOLKIT_LOAD_PLUGINS."
+                )
+            self._components[kind][name] = Component(kind, name, factory, plugin)
+
+        return register
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._components[kind])
+
+    def components(self, kind: str) -> list[Component]:
+        return [self._components[kind][n] for n in self.names(kind)]
+
+    def get(self, kind: str, name: str, *, where: str = "") -> Component:
+        """The component ``name`` of ``kind``; an unknown name is a ToolkitError suggesting close names."""
+        try:
+            return self._components[kind][name]
+        except KeyError:
+            pass
+        known = self.names(kind)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        prefix = f"{where}: " if where else ""
+        raise ToolkitError(
+            f"{prefix}unknown {SINGULAR[kind]} {name!r}.{hint} "
+            f"Registered {kind}: {', '.join(known) or 'none'}. `toolkit list {kind}` shows them with their parameters."
+        )
+
+
+_default: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The registry of the installed plugins, built once per process."""
+    global _default
+    if _default is None:
+        _default = Registry(load_plugins())
+    return _default
+
+
+def reset_default_registry() -> None:
+    """Forget the cached registry (after installing or removing a plugin)."""
+    global _default
+    _default = None

@@ -1,0 +1,157 @@
+"""The training loop: one epoch of batches at a time, with progress, rollback and checkpoints."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from toolkit.api import Batch, EmbeddedBatch, Loss, Sampler
+from toolkit.data import ImageSet
+from toolkit.errors import ToolkitError
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    loss: float
+    seconds: float
+    images_per_second: float
+    bad_steps: int
+    lr: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint restores: weights, optimizer and scheduler states, history, RNG."""
+
+    encoder: nn.Module
+    loss: Loss
+    optimizers: list[torch.optim.Optimizer]
+    schedulers: list[Any]
+    history: list[EpochRecord] = field(default_factory=list)
+    bad_steps: int = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "encoder": self.encoder.state_dict(),
+            "loss": self.loss.state_dict(),
+            "optimizers": [o.state_dict() for o in self.optimizers],
+            "schedulers": [s.state_dict() for s in self.schedulers],
+            "history": [r.as_dict() for r in self.history],
+            "bad_steps": self.bad_steps,
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.encoder.load_state_dict(state["encoder"])
+        self.loss.load_state_dict(state["loss"])
+        for o, s in zip(self.optimizers, state["optimizers"]):
+            o.load_state_dict(s)
+        for sch, s in zip(self.schedulers, state["schedulers"]):
+            sch.load_state_dict(s)
+        self.history = [EpochRecord(**r) for r in state["history"]]
+        self.bad_steps = int(state.get("bad_steps", 0))
+        torch.set_rng_state(state["torch_rng"])
+
+
+def embed_batch(encoder: nn.Module, images: ImageSet, batch: Batch, device: torch.device, joint: bool) -> EmbeddedBatch:
+    """Run the encoder over every member of a batch; members go through separately unless ``joint``."""
+    size, members = batch.indices.shape
+    indices = batch.indices.to(images.images.device)
+    if joint or members == 1:
+        embeddings = encoder(images.batch(indices).to(device)).view(size, members, -1)
+    else:
+        embeddings = torch.stack([encoder(images.batch(indices[:, j]).to(device)) for j in range(members)], dim=1)
+    same = batch.same.to(device) if batch.same is not None else None
+    return EmbeddedBatch(batch.kind, embeddings, batch.labels.to(device), same)
+
+
+def _all_finite(modules: list[nn.Module]) -> bool:
+    return all(torch.isfinite(p).all() for m in modules for p in m.parameters())
+
+
+def train_epoch(
+    state: TrainState,
+    sampler: Sampler,
+    images: ImageSet,
+    *,
+    epoch: int,
+    epochs: int,
+    generator: torch.Generator,
+    device: torch.device,
+    joint_forward: bool,
+    max_bad_steps: int,
+    progress: bool = True,
+) -> EpochRecord:
+    """Train one epoch. A step with a non-finite loss is skipped; if the weights themselves went bad
+    they are restored from the start of the epoch. Too many such steps stop the run."""
+    state.encoder.train()
+    state.loss.train()
+    batches = sampler.epoch(images.labels.cpu(), generator)
+    snapshot = copy.deepcopy({"encoder": state.encoder.state_dict(), "loss": state.loss.state_dict(),
+                              "optimizers": [o.state_dict() for o in state.optimizers]})
+    total, count, bad, seen = 0.0, 0, 0, 0
+    start = time.perf_counter()
+    bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=not progress, dynamic_ncols=True)
+    for batch in bar:
+        embedded = embed_batch(state.encoder, images, batch, device, joint_forward)
+        value = state.loss(embedded)
+        if not torch.isfinite(value):
+            bad += 1
+            state.bad_steps += 1
+            for o in state.optimizers:
+                o.zero_grad(set_to_none=True)
+            if not _all_finite([state.encoder, state.loss]):
+                state.encoder.load_state_dict(snapshot["encoder"])
+                state.loss.load_state_dict(snapshot["loss"])
+                for o, s in zip(state.optimizers, snapshot["optimizers"]):
+                    o.load_state_dict(s)
+            if state.bad_steps > max_bad_steps:
+                raise ToolkitError(
+                    f"The loss was not a finite number on {state.bad_steps} steps (more than run.max_bad_steps = {max_bad_steps}); "
+                    "training stopped. Lower the learning rate, check the data normalisation, or raise run.max_bad_steps."
+                )
+            continue
+        for o in state.optimizers:
+            o.zero_grad(set_to_none=True)
+        value.backward()
+        for o in state.optimizers:
+            o.step()
+        total += float(value.detach())
+        count += 1
+        seen += batch.indices.numel()
+        if count % 10 == 0:
+            bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
+    bar.close()
+    seconds = time.perf_counter() - start
+    mean = total / count if count else math.nan
+    for scheduler in state.schedulers:
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(mean)
+        else:
+            scheduler.step()
+    lr = float(state.optimizers[0].param_groups[0]["lr"])
+    record = EpochRecord(epoch, mean, round(seconds, 3), round(seen / seconds, 1) if seconds else 0.0, bad, lr)
+    state.history.append(record)
+    return record
+
+
+def run_training(state: TrainState, sampler: Sampler, images: ImageSet, *, start_epoch: int, epochs: int, seed: int,
+                 device: torch.device, joint_forward: bool, max_bad_steps: int,
+                 on_epoch_end: Callable[[EpochRecord], None], progress: bool = True) -> None:
+    """Epochs ``start_epoch..epochs``; each epoch's sampling depends only on the seed and the epoch number."""
+    for epoch in range(start_epoch, epochs + 1):
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        record = train_epoch(state, sampler, images, epoch=epoch, epochs=epochs, generator=generator, device=device,
+                             joint_forward=joint_forward, max_bad_steps=max_bad_steps, progress=progress)
+        on_epoch_end(record)
