@@ -12,7 +12,7 @@ from toolkit.api import EvalContext
 
 
 def cluster(embeddings: np.ndarray, clusters: int, *, seed: int, backend: str = "faiss", iterations: int = 50,
-            restarts: int = 3) -> np.ndarray:
+            restarts: int = 10) -> np.ndarray:
     """Cluster id of every row, from k-means with ``restarts`` initialisations (the best inertia wins)."""
     x = np.ascontiguousarray(embeddings, dtype=np.float32)
     if backend == "faiss":
@@ -55,7 +55,7 @@ class KMeansEvaluator:
     """
 
     def __init__(self, *, split: str = "test", clusters: int | None = None, backend: Literal["faiss", "sklearn"] = "faiss",
-                 iterations: int = 50, restarts: int = 3):
+                 iterations: int = 50, restarts: int = 10):
         if clusters is not None and clusters < 2:
             raise ValueError(f"clusters must be at least 2, got {clusters}")
         self.split, self.clusters, self.backend = split, clusters, backend

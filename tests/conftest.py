@@ -1,0 +1,95 @@
+"""Shared fixtures: recipe writers, tiny IDX data, the real data folder when present."""
+
+from __future__ import annotations
+
+import os
+import struct
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("TOOLKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def write_recipe(tmp_path):
+    """Write a recipe text (dedented) to a file and return its path."""
+
+    def write(text: str, name: str = "recipe.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+QUICK_RECIPE = """
+[run]
+seed = 0
+epochs = 2
+
+[dataset]
+name = "digits"
+
+[sampler]
+name = "pairs"
+batch_size = 64
+
+[encoder]
+name = "mlp"
+in_features = 64
+hidden = [32]
+embedding_dim = 8
+
+[loss]
+name = "contrastive"
+margin = 1.0
+
+[optimizer]
+name = "Adam"
+lr = 0.001
+
+[[evaluators]]
+name = "knn"
+k = [1, 5]
+"""
+
+
+@pytest.fixture
+def quick_recipe(write_recipe) -> Path:
+    """A complete two-epoch recipe on scikit-learn's digits (no files needed)."""
+    return write_recipe(QUICK_RECIPE)
+
+
+def write_idx(path: Path, array: np.ndarray, magic: int | None = None) -> Path:
+    """Write ``array`` (uint8) as an IDX file, the format of MNIST's raw files."""
+    array = np.asarray(array, dtype=np.uint8)
+    magic = magic if magic is not None else (0x0800 | array.ndim)
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header + array.tobytes())
+    return path
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path) -> Path:
+    """A data root with a 200/100-image MNIST-layout dataset: class c images are filled with value 20·c+10."""
+    root = tmp_path / "data"
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 200), ("t10k", 100)):
+        labels = np.arange(n) % 10
+        images = (labels[:, None, None] * 20 + 10 + rng.integers(0, 5, (n, 28, 28))).astype(np.uint8)
+        write_idx(root / "MNIST" / "raw" / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(root / "MNIST" / "raw" / f"{prefix}-labels-idx1-ubyte", labels)
+    return root
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real MNIST / Fashion-MNIST / AT&T faces copies under ../shared/data (skip when absent)."""
+    if not (SHARED_DATA / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file():
+        pytest.skip(f"real data not found under {SHARED_DATA} (set TOOLKIT_SHARED_DATA to its folder)")
+    return SHARED_DATA

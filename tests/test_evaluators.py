@@ -1,0 +1,61 @@
+"""Evaluators on tiny cases with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from toolkit_plugins.evaluators.kmeans import cluster, clustering_scores
+from toolkit_plugins.evaluators.knn import retrieval_metrics
+
+
+def test_knn_precision_recall_and_map_on_a_line():
+    gallery = np.array([[0.0], [1.0], [10.0], [11.0]], dtype=np.float32)
+    gallery_labels = np.array([0, 0, 1, 1])
+    query = np.array([[0.4], [6.0]], dtype=np.float32)
+    query_labels = np.array([0, 0])
+    m = retrieval_metrics(query, query_labels, gallery, gallery_labels, ks=[1, 2])
+    # query 1: neighbours 0,1 (both class 0) → P@1 1, AP@R (R=2) = 1
+    # query 2 at 6.0: neighbours 10 (class 1, d=4), 1 (class 0, d=5) → P@1 0, R=2: rel=[0,1] → (1/2)/2 = 0.25
+    assert m["precision_at_1"] == pytest.approx(0.5)
+    assert m["recall_at_2"] == pytest.approx(1.0)
+    assert m["map_at_r"] == pytest.approx((1.0 + 0.25) / 2)
+
+
+def test_knn_leave_one_out_never_returns_the_query_itself():
+    points = np.array([[0.0], [0.1], [5.0], [5.1]], dtype=np.float32)
+    labels = np.array([0, 0, 1, 1])
+    m = retrieval_metrics(points, labels, None, None, ks=[1])
+    assert m["precision_at_1"] == 1.0 and m["map_at_r"] == 1.0
+
+
+def test_knn_matches_pytorch_metric_learning_on_random_data():
+    from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+    import torch
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, 300)
+    embeddings = (rng.normal(size=(300, 4)) + labels[:, None]).astype(np.float32)
+    ours = retrieval_metrics(embeddings[:100], labels[:100], embeddings[100:], labels[100:], ks=[1], chunk_size=7)
+    theirs = AccuracyCalculator(include=("precision_at_1", "mean_average_precision_at_r"), k="max_bin_count").get_accuracy(
+        torch.from_numpy(embeddings[:100]), torch.from_numpy(labels[:100]),
+        torch.from_numpy(embeddings[100:]), torch.from_numpy(labels[100:]), ref_includes_query=False)
+    assert ours["precision_at_1"] == pytest.approx(theirs["precision_at_1"])
+    assert ours["map_at_r"] == pytest.approx(theirs["mean_average_precision_at_r"], abs=1e-6)
+
+
+def test_hungarian_and_majority_accuracy_differ_when_two_clusters_share_a_class():
+    labels = np.array([0, 0, 0, 0, 1, 1])
+    clusters = np.array([0, 0, 1, 1, 2, 2])
+    scores = clustering_scores(labels, clusters)
+    assert scores["accuracy_majority"] == pytest.approx(1.0)
+    assert scores["accuracy_hungarian"] == pytest.approx(4 / 6)
+
+
+@pytest.mark.parametrize("backend", ["faiss", "sklearn"])
+def test_kmeans_separates_well_separated_blobs(backend):
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(4), 50)
+    points = rng.normal(scale=0.1, size=(200, 3)) + labels[:, None] * 10
+    scores = clustering_scores(labels, cluster(points, 4, seed=0, backend=backend))
+    assert scores["accuracy_hungarian"] == 1.0 and scores["nmi"] == pytest.approx(1.0)
