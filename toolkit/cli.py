@@ -48,7 +48,10 @@ def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(logging.Formatter("%(message)s"))
     logging.getLogger("toolkit").addHandler(console)
-    result = run_recipe(recipe, overrides=overrides, output=output, resume=resume, overwrite=overwrite, progress=not quiet)
+    try:
+        result = run_recipe(recipe, overrides=overrides, output=output, resume=resume, overwrite=overwrite, progress=not quiet)
+    finally:
+        logging.getLogger("toolkit").removeHandler(console)
     click.echo(format_metrics(result.metrics))
     click.echo(f"Run folder: {result.run_dir}")
 
@@ -58,10 +61,11 @@ def format_metrics(metrics: dict[str, Any]) -> str:
              f"total {metrics['wall_seconds']:.1f}s on {metrics['device']}"]
     for evaluator, values in metrics["evaluation"].items():
         for key, value in values.items():
+            name = f"{evaluator}.{key}"
             if isinstance(value, float):
-                lines.append(f"  {evaluator}.{key:<28} {value:.4f}")
+                lines.append(f"  {name:<32} {value:.4f}")
             elif isinstance(value, (int, str)):
-                lines.append(f"  {evaluator}.{key:<28} {value}")
+                lines.append(f"  {name:<32} {value}")
     return "\n".join(lines)
 
 
@@ -115,7 +119,8 @@ def list_components(kind: str | None, as_json: bool) -> None:
     if as_json:
         data = {k: [{"name": c.name, "plugin": c.plugin, "summary": c.summary,
                      "parameters": [{"name": p.name, "type": p.type_name, "required": p.required,
-                                     "default": None if p.required else repr(p.default)} for p in c.parameters]}
+                                     "default": None if p.required else repr(p.default), "doc": p.doc}
+                                    for p in c.parameters]}
                     for c in registry.components(k)] for k in kinds}
         click.echo(json.dumps(data, indent=2))
         return
@@ -125,7 +130,8 @@ def list_components(kind: str | None, as_json: bool) -> None:
             click.echo(f"  {c.name}  [{c.plugin}]  {c.summary}")
             for p in c.parameters:
                 default = "required" if p.required else f"= {p.default!r}"
-                click.echo(f"      {p.name}: {p.type_name} {default}")
+                doc = f"  {p.doc}" if p.doc else ""
+                click.echo(f"      {p.name}: {p.type_name} {default}{doc}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,7 @@ class Parameter:
     annotation: Any
     default: Any
     required: bool
+    doc: str = ""
 
     @property
     def type_name(self) -> str:
@@ -42,13 +43,41 @@ def parameters(factory: Callable[..., Any]) -> list[Parameter]:
         hints = typing.get_type_hints(target, include_extras=True)
     except Exception:
         hints = {}
+    docs = argument_docs(inspect.getdoc(factory) or "")
     result = []
     for name, param in inspect.signature(factory).parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or name == "self":
             continue
         required = param.default is inspect.Parameter.empty
-        result.append(Parameter(name, hints.get(name, Any), None if required else param.default, required))
+        result.append(Parameter(name, hints.get(name, Any), None if required else param.default, required, docs.get(name, "")))
     return result
+
+
+def argument_docs(docstring: str) -> dict[str, str]:
+    """Parameter descriptions from a Google-style ``Args:`` section."""
+    docs: dict[str, str] = {}
+    lines = docstring.splitlines()
+    if "Args:" not in (line.strip() for line in lines):
+        return docs
+    start = [line.strip() for line in lines].index("Args:") + 1
+    current = None
+    indent = None
+    for line in lines[start:]:
+        if not line.strip():
+            continue
+        width = len(line) - len(line.lstrip())
+        if indent is None:
+            indent = width
+        if width < indent:
+            break
+        text = line.strip()
+        if width == indent and ":" in text:
+            current, _, rest = text.partition(":")
+            current = current.split("(")[0].strip()
+            docs[current] = rest.strip()
+        elif current:
+            docs[current] = f"{docs[current]} {text}".strip()
+    return docs
 
 
 def accepts_any_keyword(factory: Callable[..., Any]) -> bool:
