@@ -150,33 +150,32 @@ def _lookup_class(table: dict[str, type], spec: ComponentSpec, where: str, what:
     raise ToolkitError(f"{where}: {spec.section}.name: unknown {what} {spec.name!r}.{hint} Known: {', '.join(sorted(table))}.")
 
 
-def check_optimizer_spec(spec: ComponentSpec, where: str) -> type:
-    cls = _lookup_class(optimizer_classes(), spec, where, "torch.optim optimizer")
-    problems = check_parameters(cls, _tuples_for_tuple_parameters(cls, spec.params), exclude=("params",))
+def _check_torch_spec(table: dict[str, type], spec: ComponentSpec, where: str, what: str, first: str) -> type:
+    cls = _lookup_class(table, spec, where, what)
+    problems = check_parameters(cls, _tuples_for_tuple_parameters(cls, spec.params), exclude=(first,))
     if problems:
         raise ToolkitError(_problems_message(where, spec, problems))
     return cls
+
+
+def check_optimizer_spec(spec: ComponentSpec, where: str) -> type:
+    return _check_torch_spec(optimizer_classes(), spec, where, "torch.optim optimizer", "params")
 
 
 def check_scheduler_spec(spec: ComponentSpec, where: str) -> type:
-    cls = _lookup_class(scheduler_classes(), spec, where, "torch.optim.lr_scheduler scheduler")
-    problems = check_parameters(cls, _tuples_for_tuple_parameters(cls, spec.params), exclude=("optimizer",))
-    if problems:
-        raise ToolkitError(_problems_message(where, spec, problems))
-    return cls
+    return _check_torch_spec(scheduler_classes(), spec, where, "torch.optim.lr_scheduler scheduler", "optimizer")
+
+
+def _instantiate(cls: type, first: Any, spec: ComponentSpec, where: str) -> Any:
+    try:
+        return cls(first, **_tuples_for_tuple_parameters(cls, spec.params))
+    except (ValueError, TypeError) as exc:
+        raise ToolkitError(f"{where}: [{spec.section}] {spec.name}: {exc}") from None
 
 
 def make_optimizer(spec: ComponentSpec, params: list[nn.Parameter], where: str) -> torch.optim.Optimizer:
-    cls = check_optimizer_spec(spec, where)
-    try:
-        return cls(params, **_tuples_for_tuple_parameters(cls, spec.params))
-    except (ValueError, TypeError) as exc:
-        raise ToolkitError(f"{where}: [{spec.section}] {spec.name}: {exc}") from None
+    return _instantiate(check_optimizer_spec(spec, where), params, spec, where)
 
 
 def make_scheduler(spec: ComponentSpec, optimizer: torch.optim.Optimizer, where: str) -> Any:
-    cls = check_scheduler_spec(spec, where)
-    try:
-        return cls(optimizer, **_tuples_for_tuple_parameters(cls, spec.params))
-    except (ValueError, TypeError) as exc:
-        raise ToolkitError(f"{where}: [{spec.section}] {spec.name}: {exc}") from None
+    return _instantiate(check_scheduler_spec(spec, where), optimizer, spec, where)

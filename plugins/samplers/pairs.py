@@ -9,6 +9,14 @@ from toolkit.api import Batch
 from .label_table import LabelTable
 
 
+def _anchors(count: int | None, size: int, generator: torch.Generator) -> torch.Tensor:
+    """``count`` shuffled indices: a permutation of the split, or draws with replacement beyond its size."""
+    n = count or size
+    if n <= size:
+        return torch.randperm(size, generator=generator)[:n]
+    return torch.randint(size, (n,), generator=generator)
+
+
 def _split(kind: str, indices: torch.Tensor, labels: torch.Tensor, batch_size: int, drop_last: bool,
            same: torch.Tensor | None = None) -> list[Batch]:
     batches = []
@@ -51,10 +59,8 @@ class PairSampler:
     def epoch(self, labels: torch.Tensor, generator: torch.Generator) -> list[Batch]:
         table = LabelTable(labels)
         table.check_pairs_possible()
-        n = self.pairs_per_epoch or len(labels)
-        first = torch.randperm(len(labels), generator=generator)[:n] if n <= len(labels) else \
-            torch.randint(len(labels), (n,), generator=generator)
-        same = torch.rand(n, generator=generator) < self.positive_fraction
+        first = _anchors(self.pairs_per_epoch, len(labels), generator)
+        same = torch.rand(len(first), generator=generator) < self.positive_fraction
         second = torch.where(same, table.same_class(first, generator), table.other_class(first, generator))
         return _split("pairs", torch.stack([first, second], dim=1), table.labels, self.batch_size, self.drop_last, same)
 
@@ -80,9 +86,7 @@ class TripletSampler:
     def epoch(self, labels: torch.Tensor, generator: torch.Generator) -> list[Batch]:
         table = LabelTable(labels)
         table.check_pairs_possible()
-        n = self.triplets_per_epoch or len(labels)
-        anchors = torch.randperm(len(labels), generator=generator)[:n] if n <= len(labels) else \
-            torch.randint(len(labels), (n,), generator=generator)
+        anchors = _anchors(self.triplets_per_epoch, len(labels), generator)
         triplets = torch.stack([anchors, table.same_class(anchors, generator), table.other_class(anchors, generator)], dim=1)
         return _split("triplets", triplets, table.labels, self.batch_size, self.drop_last)
 
