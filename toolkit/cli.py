@@ -21,7 +21,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except ToolkitError as exc:
             click.echo(click.style("Error: ", fg="red", bold=True) + str(exc), err=True)
-            sys.exit(2)
+            sys.exit(exc.exit_code)
 
 
 @click.group(cls=_Group)
@@ -48,7 +48,11 @@ def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(logging.Formatter("%(message)s"))
     logging.getLogger("toolkit").addHandler(console)
-    result = run_recipe(recipe, overrides=overrides, output=output, resume=resume, overwrite=overwrite, progress=not quiet)
+    try:
+        result = run_recipe(recipe, overrides=overrides, output=output, resume=resume, overwrite=overwrite,
+                            progress=not quiet)
+    finally:
+        logging.getLogger("toolkit").removeHandler(console)
     click.echo(format_metrics(result.metrics))
     click.echo(f"Run folder: {result.run_dir}")
 
@@ -74,7 +78,9 @@ def validate(recipe: str, overrides: tuple[str, ...]) -> None:
     from toolkit.recipe import load_recipe
 
     parsed = load_recipe(recipe, overrides)
-    build_components(parsed)
+    components = build_components(parsed)
+    for split in components.dataset.split_names:  # reads the data files through: truncated or mismatched files show
+        components.dataset.split(split)
     click.echo(f"{recipe}: OK")
 
 
