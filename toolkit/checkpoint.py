@@ -15,11 +15,19 @@ from toolkit.errors import ToolkitError
 from toolkit.rundir import CHECKPOINT_FILE, RECIPE_FILE, write_atomic
 
 
+RESUMABLE_CHANGES = ("run.epochs", "run.output", "run.threads", "run.eval_batch_size", "evaluators")
+"""Recipe keys that may differ between a run and its resumption: none of them changes what training computes."""
+
+
 def recipe_fingerprint(data: dict[str, Any]) -> str:
     """A hash of the recipe that ignores what may differ between a run and its resumption."""
     trimmed = json.loads(json.dumps(data, default=str))
-    trimmed.get("run", {}).pop("epochs", None)
-    trimmed.get("run", {}).pop("output", None)
+    for key in RESUMABLE_CHANGES:
+        section, _, name = key.partition(".")
+        if name:
+            trimmed.get(section, {}).pop(name, None)
+        else:
+            trimmed.pop(section, None)
     return hashlib.sha256(json.dumps(trimmed, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -76,8 +84,8 @@ def load_for_resume(run_dir: Path, fingerprint: str, recipe_path: Path) -> dict[
     saved = load(path)
     if saved.get("recipe_fingerprint") != fingerprint:
         raise ToolkitError(
-            f"The checkpoint {str(path)!r} was written by a different recipe than {recipe_path} (only run.epochs and "
-            f"run.output may change when resuming). Resume with the recipe that started the run, e.g. "
+            f"The checkpoint {str(path)!r} was written by a different recipe than {recipe_path} (only "
+            f"{', '.join(RESUMABLE_CHANGES)} may change when resuming). Resume with the recipe that started the run, e.g. "
             f"{run_dir / RECIPE_FILE}, or start a new run in another folder."
         )
     return saved

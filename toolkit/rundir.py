@@ -99,9 +99,21 @@ def first_missing_ancestor(path: Path) -> Path | None:
 
 
 def discard_run_dir(path: Path, created: Path | None) -> None:
-    """Undo a run folder that never got a checkpoint: remove what this run created, empty what it found."""
-    if created is not None:
-        shutil.rmtree(created, ignore_errors=True)
-    elif path.is_dir():
-        for child in path.iterdir():
+    """Undo a run folder that never got a checkpoint.
+
+    ``created`` is the outermost folder this run created (see :func:`first_missing_ancestor`): the run folder is
+    removed, and so are the folders above it up to ``created`` while they are empty (another run may have
+    started in one meanwhile). Without ``created`` the folder existed before, and is emptied again.
+    """
+    if created is None:
+        for child in path.iterdir() if path.is_dir() else ():
             shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+        return
+    shutil.rmtree(path, ignore_errors=True)
+    for parent in path.parents:
+        if created not in (parent, *parent.parents):
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break

@@ -69,7 +69,7 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
         if interrupted:
             raise RunInterrupted(_interrupted_message(point, run_dir, again)) from None
         if point.epoch is not None:
-            log.error("The run stopped; %s is kept. Once the cause is fixed, continue with `%s`.", point.describe(run_dir), again)
+            log.error("The run stopped; %s. Once the cause is fixed, continue with `%s`.", point.describe(run_dir), again)
         raise
     finally:
         _close_log(handler)
@@ -91,17 +91,17 @@ class SavePoint:
 
     def describe(self, run_dir: Path) -> str:
         if self.step or self.epoch == 0:
-            return f"the checkpoint at step {self.step} of epoch {self.epoch + 1} in {run_dir}"
-        return f"the checkpoint after epoch {self.epoch} in {run_dir}"
+            return f"{run_dir} holds a checkpoint after step {self.step} of epoch {self.epoch + 1}"
+        return f"{run_dir} holds a checkpoint after epoch {self.epoch}"
 
 
 def _interrupted_message(point: SavePoint, run_dir: Path, again: str) -> str:
     if point.epoch is None:
-        return f"Interrupted before the first checkpoint; nothing was kept and {run_dir} was removed. Run the recipe again to start over."
+        return f"Interrupted before the first checkpoint, so nothing was kept in {run_dir}. Run the recipe again to start over."
     if point.evaluating:
         return (f"Interrupted during evaluation. Training is complete and saved in {run_dir}; `{again}` evaluates "
                 "and writes the results without training again.")
-    return f"Interrupted. The run is saved: {point.describe(run_dir)}. Continue it with `{again}`."
+    return f"Interrupted. {point.describe(run_dir)}; continue the run with `{again}`."
 
 
 def _resume_command(recipe_path: str | Path, overrides: tuple[str, ...], run_dir: Path) -> str:
