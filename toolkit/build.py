@@ -92,7 +92,10 @@ def _build(registry: Registry, kind: str, spec: ComponentSpec, where: str, extra
     except ToolkitError:
         raise
     except (ValueError, TypeError) as exc:
-        raise ToolkitError(f"{where}: [{spec.section}] {spec.name!r} rejected its parameters: {exc}") from None
+        raise ToolkitError(
+            f"{where}: [{spec.section}] {spec.name!r} rejected its parameters: {str(exc).rstrip('.')}. Change the value "
+            f"under [{spec.section}]; `toolkit list {kind}` documents every parameter."
+        ) from None
 
 
 def _problems_message(where: str, spec: ComponentSpec, problems: list[Any]) -> str:
@@ -103,8 +106,9 @@ def _problems_message(where: str, spec: ComponentSpec, problems: list[Any]) -> s
 def _wrong_kind(registry: Registry, kind: str, spec: ComponentSpec, obj: Any, expected: str) -> ToolkitError:
     plugin = registry.get(kind, spec.name).plugin
     return ToolkitError(
-        f"The factory of {spec.name!r} (plugin {plugin!r}) returned {type(obj).__name__}, not {expected}. "
-        "This is a bug in that plugin; report it to its authors."
+        f"[{spec.section}] {spec.name!r}: the factory of plugin {plugin!r} returned {type(obj).__name__}, not {expected}. "
+        f"This is a bug in that plugin: report it to its authors, and meanwhile choose another {spec.section} "
+        f"(`toolkit list {kind}`) or leave the plugin out with TOOLKIT_LOAD_PLUGINS."
     )
 
 

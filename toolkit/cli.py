@@ -21,7 +21,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except ToolkitError as exc:
             click.echo(click.style("Error: ", fg="red", bold=True) + str(exc), err=True)
-            sys.exit(2)
+            sys.exit(exc.exit_code)
 
 
 @click.group(cls=_Group)
@@ -49,7 +49,8 @@ def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str
     console.setFormatter(logging.Formatter("%(message)s"))
     logging.getLogger("toolkit").addHandler(console)
     try:
-        result = run_recipe(recipe, overrides=overrides, output=output, resume=resume, overwrite=overwrite, progress=not quiet)
+        result = run_recipe(recipe, overrides=overrides, output=output, resume=resume, overwrite=overwrite,
+                            progress=not quiet)
     finally:
         logging.getLogger("toolkit").removeHandler(console)
     click.echo(format_metrics(result.metrics))
@@ -76,9 +77,13 @@ def validate(recipe: str, overrides: tuple[str, ...]) -> None:
     """Check RECIPE (syntax, components, parameters, data files) without training."""
     from toolkit.build import build_components
     from toolkit.recipe import load_recipe
+    from toolkit.runner import pick_device
 
     parsed = load_recipe(recipe, overrides)
-    build_components(parsed)
+    pick_device(parsed.run.device, parsed.path)
+    components = build_components(parsed)
+    for split in components.dataset.split_names:  # reads the data files through: truncated or mismatched files show
+        components.dataset.split(split)
     click.echo(f"{recipe}: OK")
 
 

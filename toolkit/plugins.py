@@ -41,6 +41,14 @@ class LoadedPlugins:
     def failures(self) -> list[PluginInfo]:
         return [p for p in self.plugins if p.error]
 
+    def record_failure(self, plugin_name: str, error: str) -> None:
+        """Note that a loaded plugin failed later (one of its hooks raised); ``toolkit plugins`` shows it."""
+        info = next((p for p in self.plugins if p.name == plugin_name), None)
+        if info is None:
+            info = PluginInfo(plugin_name, "?", "?", builtin=False)
+            self.plugins.append(info)
+        info.error = f"{info.error}; {error}" if info.error else error
+
 
 def _allowed(distribution: str) -> bool:
     if distribution == BUILTIN_DISTRIBUTION:

@@ -83,11 +83,14 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     """Read, override and check the structure of a recipe (component names are checked later)."""
     path = Path(path)
     if not path.is_file():
-        raise ToolkitError(f"Recipe file {str(path)!r} does not exist (or is not a file).")
+        raise ToolkitError(
+            f"Recipe file {str(path)!r} does not exist (or is not a file). Check the path; recipes/quickstart.toml is a "
+            "complete example to start from."
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ToolkitError(f"Cannot read recipe {str(path)!r}: {exc}.") from None
+        raise ToolkitError(f"Cannot read recipe {str(path)!r}: {exc}. A recipe is a TOML text file saved as UTF-8.") from None
     return parse_recipe(text, path, overrides)
 
 

@@ -44,23 +44,33 @@ class Registry:
         self._components: dict[str, dict[str, Component]] = {kind: {} for kind in KINDS}
         for kind, hook_name in hookspecs.HOOKS.items():
             for impl in getattr(loaded.manager.hook, hook_name).get_hookimpls():
-                impl.function(register=self._registrar(kind, impl.plugin_name))
+                self._call_hook(kind, hook_name, impl)
 
-    def _registrar(self, kind: str, plugin: str) -> Callable[[str, Callable[..., Any]], None]:
-        def register(name: str, factory: Callable[..., Any]) -> None:
-            if not isinstance(name, str) or not name:
-                raise ToolkitError(f"Plugin {plugin!r} registered a {SINGULAR[kind]} with an invalid name {name!r}; names are non-empty strings.")
-            if not callable(factory):
-                raise ToolkitError(f"Plugin {plugin!r} registered {SINGULAR[kind]} {name!r} with a factory that is not callable ({factory!r}).")
+    def _call_hook(self, kind: str, hook_name: str, impl: Any) -> None:
+        """Run one plugin's hook; if it raises, report the plugin and keep none of that hook's components."""
+        staged: list[tuple[str, Callable[..., Any]]] = []
+        try:
+            impl.function(register=lambda name, factory: staged.append((name, factory)))
+            for name, factory in staged:
+                self._check_entry(kind, impl.plugin_name, name, factory)
+        except Exception as exc:  # a broken plugin must not stop the others
+            self.loaded.record_failure(impl.plugin_name, f"{hook_name} raised {type(exc).__name__}: {exc}")
+            return
+        for name, factory in staged:
             existing = self._components[kind].get(name)
             if existing is not None:
                 raise ToolkitError(
-                    f"Two plugins register the {SINGULAR[kind]} {name!r}: {existing.plugin!r} and {plugin!r}. "
+                    f"Two plugins register the {SINGULAR[kind]} {name!r}: {existing.plugin!r} and {impl.plugin_name!r}. "
                     f"Uninstall one of them, or leave one out with TOOLKIT_LOAD_PLUGINS."
                 )
-            self._components[kind][name] = Component(kind, name, factory, plugin)
+            self._components[kind][name] = Component(kind, name, factory, impl.plugin_name)
 
-        return register
+    @staticmethod
+    def _check_entry(kind: str, plugin: str, name: Any, factory: Any) -> None:
+        if not isinstance(name, str) or not name:
+            raise ToolkitError(f"Plugin {plugin!r} registered a {SINGULAR[kind]} with an invalid name {name!r}; names are non-empty strings.")
+        if not callable(factory):
+            raise ToolkitError(f"Plugin {plugin!r} registered {SINGULAR[kind]} {name!r} with a factory that is not callable ({factory!r}).")
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._components[kind])
@@ -78,9 +88,11 @@ class Registry:
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         prefix = f"{where}: " if where else ""
+        failed = "".join(f" Plugin {p.name!r} failed to load ({p.error}), so anything it registers is missing."
+                         for p in self.loaded.failures)
         raise ToolkitError(
             f"{prefix}unknown {SINGULAR[kind]} {name!r}.{hint} "
-            f"Registered {kind}: {', '.join(known) or 'none'}. `toolkit list {kind}` shows them with their parameters."
+            f"Registered {kind}: {', '.join(known) or 'none'}. `toolkit list {kind}` shows them with their parameters.{failed}"
         )
 
 

@@ -20,19 +20,34 @@ STATUS_FILE = "status.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 ENCODER_FILE = "encoder.pt"
 LOG_FILE = "log.txt"
+TEMP_SUFFIX = ".tmp"
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename: readers see old or new, never half."""
+    """Write through a temporary file in the same folder, then rename: readers see old or new, never half.
+
+    The temporary file is flushed to disk before the rename, so even a crash of the machine leaves the old
+    file or the complete new one. A process killed mid-write leaves a stale ``.NAME.*.tmp`` beside the
+    target, which :func:`remove_stale_temporaries` clears when the folder is used again.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; run folders are meant to be read by others too
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete temporary files that a killed process left behind in ``folder``."""
+    for stale in folder.glob(f".*{TEMP_SUFFIX}"):
+        stale.unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -54,6 +69,7 @@ def prepare_run_dir(path: Path, *, overwrite: bool, resume: bool) -> Path:
     if resume:
         if not (path / CHECKPOINT_FILE).is_file():
             raise ToolkitError(f"Cannot resume from {str(path)!r}: it holds no {CHECKPOINT_FILE}. Give the folder of a run that finished at least one epoch.")
+        remove_stale_temporaries(path)
         return path
     if path.is_dir() and any(path.iterdir()):
         if not overwrite:
@@ -70,3 +86,34 @@ def prepare_run_dir(path: Path, *, overwrite: bool, resume: bool) -> Path:
     except OSError as exc:
         raise ToolkitError(f"Cannot write into the output folder {str(path)!r}: {exc.strerror or exc}. Choose another with --output.") from None
     return path
+
+
+def first_missing_ancestor(path: Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (``path`` itself when only it is missing)."""
+    missing = None
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def discard_run_dir(path: Path, created: Path | None) -> None:
+    """Undo a run folder that never got a checkpoint.
+
+    ``created`` is the outermost folder this run created (see :func:`first_missing_ancestor`): the run folder is
+    removed, and so are the folders above it up to ``created`` while they are empty (another run may have
+    started in one meanwhile). Without ``created`` the folder existed before, and is emptied again.
+    """
+    if created is None:
+        for child in path.iterdir() if path.is_dir() else ():
+            shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+        return
+    shutil.rmtree(path, ignore_errors=True)
+    for parent in path.parents:
+        if created not in (parent, *parent.parents):
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break

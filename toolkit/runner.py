@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,14 +11,15 @@ from typing import Any
 
 import torch
 
-from toolkit import checkpoint, rundir
+from toolkit import checkpoint, rng, rundir
 from toolkit.build import Components, build_components, make_optimizer, make_scheduler
-from toolkit.errors import ToolkitError
+from toolkit.errors import RunInterrupted, ToolkitError
 from toolkit.evaluation import make_context, run_evaluators
+from toolkit.interrupt import GracefulStop
 from toolkit.plots import loss_curve
 from toolkit.recipe import Recipe, load_recipe
 from toolkit.registry import Registry
-from toolkit.training import EpochRecord, TrainState, run_training
+from toolkit.training import EpochProgress, EpochRecord, StopRequested, TrainState, run_training
 
 log = logging.getLogger("toolkit")
 
@@ -31,34 +33,84 @@ class RunResult:
 def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str | None = None,
         resume: str | None = None, overwrite: bool = False, progress: bool = True,
         registry: Registry | None = None) -> RunResult:
-    """Train and evaluate the recipe at ``recipe_path``; returns the run folder and its metrics."""
+    """Train and evaluate the recipe at ``recipe_path``; returns the run folder and its metrics.
+
+    Everything that can be checked is checked before the run folder is touched (recipe, components, data
+    files, the checkpoint to resume from). A run that fails or is interrupted before its first checkpoint
+    leaves no run folder behind; after that, the folder keeps the last complete checkpoint to resume from.
+    """
     recipe = load_recipe(recipe_path, overrides)
     device = pick_device(recipe.run.device, recipe.path)
     if recipe.run.threads:
         torch.set_num_threads(recipe.run.threads)
     torch.manual_seed(recipe.run.seed)
     components = build_components(recipe, registry)
+    for split in components.dataset.split_names:  # read every split now: a damaged file stops us before any work
+        components.dataset.split(split)
 
-    run_dir = rundir.prepare_run_dir(_run_dir_path(recipe, output, resume), overwrite=overwrite, resume=resume is not None)
+    target = _run_dir_path(recipe, output, resume)
+    saved = checkpoint.load_for_resume(target, checkpoint.recipe_fingerprint(recipe.data), recipe.path) if resume else None
+    created = None if resume or target.exists() else rundir.first_missing_ancestor(target)
+    run_dir = rundir.prepare_run_dir(target, overwrite=overwrite, resume=resume is not None)
+    point = SavePoint.of(saved)
     handler = _log_to(run_dir / rundir.LOG_FILE)
     try:
-        return _train_evaluate_write(recipe, components, run_dir, device, resumed=resume is not None, progress=progress)
-    except KeyboardInterrupt:
-        _write_status(run_dir, "interrupted")
-        raise ToolkitError(
-            f"Interrupted. The last complete epoch is saved in {run_dir}; continue with "
-            f"`toolkit run {recipe.path} --resume {run_dir}`."
-        ) from None
-    except BaseException:
-        _write_status(run_dir, "failed")
+        with GracefulStop() as stop:
+            return _train_evaluate_write(recipe, components, run_dir, device, saved=saved, point=point, stop=stop,
+                                         progress=progress)
+    except BaseException as exc:
+        _close_log(handler)
+        interrupted = isinstance(exc, (StopRequested, KeyboardInterrupt))
+        if point.epoch is None and resume is None:
+            rundir.discard_run_dir(run_dir, created)
+        else:
+            _write_status(run_dir, "interrupted" if interrupted else "failed")
+        again = _resume_command(recipe_path, overrides, run_dir)
+        if interrupted:
+            raise RunInterrupted(_interrupted_message(point, run_dir, again)) from None
+        if point.epoch is not None:
+            log.error("The run stopped; %s. Once the cause is fixed, continue with `%s`.", point.describe(run_dir), again)
         raise
     finally:
-        logging.getLogger("toolkit").removeHandler(handler)
-        handler.close()
+        _close_log(handler)
 
 
-def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path, device: torch.device,
-                          *, resumed: bool, progress: bool) -> RunResult:
+@dataclass
+class SavePoint:
+    """Where the run's checkpoint stands: after ``epoch`` complete epochs, plus ``step`` steps of the next."""
+
+    epoch: int | None = None
+    step: int = 0
+    evaluating: bool = False
+
+    @classmethod
+    def of(cls, saved: dict[str, Any] | None) -> "SavePoint":
+        if saved is None:
+            return cls()
+        return cls(int(saved["epoch"]), int((saved.get("partial") or {}).get("step", 0)))
+
+    def describe(self, run_dir: Path) -> str:
+        if self.step or self.epoch == 0:
+            return f"{run_dir} holds a checkpoint after step {self.step} of epoch {self.epoch + 1}"
+        return f"{run_dir} holds a checkpoint after epoch {self.epoch}"
+
+
+def _interrupted_message(point: SavePoint, run_dir: Path, again: str) -> str:
+    if point.epoch is None:
+        return f"Interrupted before the first checkpoint, so nothing was kept in {run_dir}. Run the recipe again to start over."
+    if point.evaluating:
+        return (f"Interrupted during evaluation. Training is complete and saved in {run_dir}; `{again}` evaluates "
+                "and writes the results without training again.")
+    return f"Interrupted. {point.describe(run_dir)}; continue the run with `{again}`."
+
+
+def _resume_command(recipe_path: str | Path, overrides: tuple[str, ...], run_dir: Path) -> str:
+    sets = "".join(f" --set {shlex.quote(o)}" for o in overrides)
+    return f"toolkit run {shlex.quote(str(recipe_path))}{sets} --resume {shlex.quote(str(run_dir))}"
+
+
+def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path, device: torch.device, *,
+                          saved: dict[str, Any] | None, point: SavePoint, stop: GracefulStop, progress: bool) -> RunResult:
     started = time.perf_counter()
     train_images = components.dataset.split("train")
     if device.type != "cpu":
@@ -68,17 +120,18 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
     components.loss.to(device)
     state = _train_state(recipe, components)
     fingerprint = checkpoint.recipe_fingerprint(recipe.data)
-    start_epoch = 1
-    if resumed:
-        saved = checkpoint.load(run_dir / rundir.CHECKPOINT_FILE)
-        if saved.get("recipe_fingerprint") != fingerprint:
+    start_epoch, partial = 1, None
+    if saved is not None:
+        try:
+            state.load_state_dict(saved)
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise ToolkitError(
-                f"The checkpoint in {run_dir} was written by a different recipe than {recipe.path} "
-                "(only run.epochs may change when resuming). Resume with the recipe that started the run."
-            )
-        state.load_state_dict(saved)
+                f"The checkpoint in {run_dir} does not fit the components of {recipe.path} ({str(exc).splitlines()[0]}); "
+                "a plugin's code may have changed since it was written. Start a new run in another folder."
+            ) from None
         start_epoch = int(saved["epoch"]) + 1
-        log.info("resuming %s from epoch %d", run_dir, start_epoch)
+        partial = EpochProgress(**saved["partial"]) if saved.get("partial") else None
+        log.info("resuming %s from epoch %d%s", run_dir, start_epoch, f" step {partial.step}" if partial else "")
     else:
         rundir.write_recipe(run_dir / rundir.RECIPE_FILE, recipe.data)
     _write_status(run_dir, "running")
@@ -95,14 +148,32 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
                  f"  skipped {record.bad_steps} non-finite steps" if record.bad_steps else "")
         checkpoint.save(run_dir / rundir.CHECKPOINT_FILE,
                         {**state.state_dict(), "epoch": record.epoch, "recipe_fingerprint": fingerprint})
+        point.epoch, point.step = record.epoch, 0
         if watchers:
+            before = rng.get_state()  # watchers must not change what a resumed run would draw next
             context = new_context()
             for watcher in watchers:
                 watcher.on_epoch_end(context, record.epoch)
+            rng.set_state(before)
 
-    run_training(state, components.sampler, train_images, start_epoch=start_epoch, epochs=recipe.run.epochs,
-                 seed=recipe.run.seed, device=device, joint_forward=recipe.run.joint_forward,
-                 max_bad_steps=recipe.run.max_bad_steps, on_epoch_end=end_of_epoch, progress=progress)
+    try:
+        with stop.training():
+            run_training(state, components.sampler, train_images, start_epoch=start_epoch, epochs=recipe.run.epochs,
+                         seed=recipe.run.seed, device=device, joint_forward=recipe.run.joint_forward,
+                         max_bad_steps=recipe.run.max_bad_steps, on_epoch_end=end_of_epoch, progress=progress,
+                         resume_from=partial, stop_requested=stop)
+    except ToolkitError as exc:  # raised by a component mid-training: say which recipe it was
+        error = ToolkitError(f"{recipe.path}, while training: {exc}")
+        error.exit_code = exc.exit_code
+        raise error from None
+    except StopRequested as stopped:
+        done = stopped.progress
+        checkpoint.save(run_dir / rundir.CHECKPOINT_FILE,
+                        {**state.state_dict(), "epoch": done.epoch - 1, "partial": done.as_dict(),
+                         "recipe_fingerprint": fingerprint})
+        point.epoch, point.step = done.epoch - 1, done.step
+        raise
+    point.evaluating = True
     train_seconds = sum(r.seconds for r in state.history)
 
     log.info("evaluating with %s", ", ".join(n for n, _ in components.evaluators) or "no evaluators")
@@ -163,6 +234,11 @@ def _write_status(run_dir: Path, status: str) -> None:
         rundir.write_json(run_dir / rundir.STATUS_FILE, {"status": status, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
     except OSError:
         pass
+
+
+def _close_log(handler: logging.Handler) -> None:
+    logging.getLogger("toolkit").removeHandler(handler)
+    handler.close()
 
 
 def _log_to(path: Path) -> logging.Handler:

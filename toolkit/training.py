@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from toolkit import rng
 from toolkit.api import Batch, EmbeddedBatch, Loss, Sampler
 from toolkit.data import ImageSet
 from toolkit.errors import ToolkitError
@@ -28,6 +29,30 @@ class EpochRecord:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
+
+
+@dataclass
+class EpochProgress:
+    """How far an epoch got, in complete steps: saved when a run is stopped mid-epoch, to continue it exactly."""
+
+    epoch: int
+    step: int = 0
+    total: float = 0.0
+    count: int = 0
+    bad: int = 0
+    seen: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+class StopRequested(Exception):
+    """Raised between two steps when the run was asked to stop (Ctrl-C); carries the epoch's progress."""
+
+    def __init__(self, progress: EpochProgress):
+        super().__init__(f"stopped in epoch {progress.epoch} after {progress.step} steps")
+        self.progress = progress
 
 
 @dataclass
@@ -49,7 +74,7 @@ class TrainState:
             "schedulers": [s.state_dict() for s in self.schedulers],
             "history": [r.as_dict() for r in self.history],
             "bad_steps": self.bad_steps,
-            "torch_rng": torch.get_rng_state(),
+            "rng": rng.get_state(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -61,7 +86,7 @@ class TrainState:
             sch.load_state_dict(s)
         self.history = [EpochRecord(**r) for r in state["history"]]
         self.bad_steps = int(state.get("bad_steps", 0))
-        torch.set_rng_state(state["torch_rng"])
+        rng.set_state(state["rng"])
 
 
 def embed_batch(encoder: nn.Module, images: ImageSet, batch: Batch, device: torch.device, joint: bool) -> EmbeddedBatch:
@@ -92,22 +117,35 @@ def train_epoch(
     joint_forward: bool,
     max_bad_steps: int,
     progress: bool = True,
+    resume_from: EpochProgress | None = None,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> EpochRecord:
     """Train one epoch. A step with a non-finite loss is skipped; if the weights themselves went bad
-    they are restored from the start of the epoch. Too many such steps stop the run."""
+    they are restored from the start of the epoch. Too many such steps stop the run.
+
+    ``resume_from`` continues an epoch that was stopped after some steps (its batches are drawn again from
+    the same generator, and the steps already done are skipped). ``stop_requested`` is asked before each
+    step; when it answers True, :class:`StopRequested` is raised with the epoch's progress so far."""
     state.encoder.train()
     state.loss.train()
     batches = sampler.epoch(images.labels.cpu(), generator)
+    done = resume_from or EpochProgress(epoch)
+    batches = list(batches)[done.step:] if done.step else batches
     snapshot = copy.deepcopy({"encoder": state.encoder.state_dict(), "loss": state.loss.state_dict(),
                               "optimizers": [o.state_dict() for o in state.optimizers]})
-    total, count, bad, seen = 0.0, 0, 0, 0
-    start = time.perf_counter()
-    bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=not progress, dynamic_ncols=True)
+    start = time.perf_counter() - done.seconds
+    bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=not progress, dynamic_ncols=True,
+               initial=done.step, total=done.step + len(batches))
     for batch in bar:
+        if stop_requested is not None and stop_requested():
+            bar.close()
+            done.seconds = time.perf_counter() - start
+            raise StopRequested(done)
+        done.step += 1
         embedded = embed_batch(state.encoder, images, batch, device, joint_forward)
         value = state.loss(embedded)
         if not torch.isfinite(value):
-            bad += 1
+            done.bad += 1
             state.bad_steps += 1
             for o in state.optimizers:
                 o.zero_grad(set_to_none=True)
@@ -127,31 +165,34 @@ def train_epoch(
         value.backward()
         for o in state.optimizers:
             o.step()
-        total += float(value.detach())
-        count += 1
-        seen += batch.indices.numel()
-        if count % 10 == 0:
-            bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
+        done.total += float(value.detach())
+        done.count += 1
+        done.seen += batch.indices.numel()
+        if done.count % 10 == 0:
+            bar.set_postfix(loss=f"{done.total / done.count:.4f}", refresh=False)
     bar.close()
     seconds = time.perf_counter() - start
-    mean = total / count if count else math.nan
+    mean = done.total / done.count if done.count else math.nan
     for scheduler in state.schedulers:
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(mean)
         else:
             scheduler.step()
     lr = float(state.optimizers[0].param_groups[0]["lr"])
-    record = EpochRecord(epoch, mean, round(seconds, 3), round(seen / seconds, 1) if seconds else 0.0, bad, lr)
+    record = EpochRecord(epoch, mean, round(seconds, 3), round(done.seen / seconds, 1) if seconds else 0.0, done.bad, lr)
     state.history.append(record)
     return record
 
 
 def run_training(state: TrainState, sampler: Sampler, images: ImageSet, *, start_epoch: int, epochs: int, seed: int,
                  device: torch.device, joint_forward: bool, max_bad_steps: int,
-                 on_epoch_end: Callable[[EpochRecord], None], progress: bool = True) -> None:
+                 on_epoch_end: Callable[[EpochRecord], None], progress: bool = True,
+                 resume_from: EpochProgress | None = None, stop_requested: Callable[[], bool] | None = None) -> None:
     """Epochs ``start_epoch..epochs``; each epoch's sampling depends only on the seed and the epoch number."""
     for epoch in range(start_epoch, epochs + 1):
         generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        partial = resume_from if resume_from is not None and resume_from.epoch == epoch else None
         record = train_epoch(state, sampler, images, epoch=epoch, epochs=epochs, generator=generator, device=device,
-                             joint_forward=joint_forward, max_bad_steps=max_bad_steps, progress=progress)
+                             joint_forward=joint_forward, max_bad_steps=max_bad_steps, progress=progress,
+                             resume_from=partial, stop_requested=stop_requested)
         on_epoch_end(record)

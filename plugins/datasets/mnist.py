@@ -66,7 +66,17 @@ def _load_idx_dataset(name: str, folder_name: str, torchvision_class: str, *, da
 
     def loader(split: str):
         images_path, labels_path = files[split]
-        return lambda: ImageSet(read_images(images_path), read_labels(labels_path), mean, std, class_names)
+
+        def load() -> ImageSet:
+            images, labels = read_images(images_path), read_labels(labels_path)
+            if len(images) != len(labels):
+                raise ToolkitError(
+                    f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels; the two "
+                    f"files of the {split} split must come from the same release. Replace them with a matching pair."
+                )
+            return ImageSet(images, labels, mean, std, class_names)
+
+        return load
 
     return Dataset(name, {split: loader(split) for split in FILES})
 

@@ -1,0 +1,508 @@
+"""The catalogue of user mistakes: each case sets up one mistake and says what its message must name.
+
+``tests/test_error_catalogue.py`` runs every case through the command line. The same cases generate the
+catalogue in ``docs/reliability.md`` (``python -m tests.error_catalogue``), so the page shows the messages
+the toolkit really prints and cannot drift from the tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from click.testing import CliRunner
+
+from tests.conftest import QUICK_RECIPE, write_idx
+from tests.fake_plugins import installed, write_distribution
+from toolkit.cli import main
+
+
+class Workspace:
+    """A scratch folder for one case: recipes, data, fake plugins; ``out`` is the run folder the case asks for."""
+
+    def __init__(self, root: Path, stack: ExitStack):
+        self.root = root
+        self.out = root / "out"
+        self.site = root / "site"
+        self._stack = stack
+        self._plugins_installed = False
+
+    def recipe(self, text: str = QUICK_RECIPE, name: str = "recipe.toml") -> Path:
+        path = self.root / name
+        path.write_text(text)
+        return path
+
+    def run(self, *overrides: str, recipe: Path | None = None, extra: tuple[str, ...] = ()) -> list[str]:
+        """Arguments of ``toolkit run`` on the quick digits recipe with ``--set`` overrides."""
+        recipe = recipe or self.recipe()
+        sets = [arg for o in overrides for arg in ("--set", o)]
+        return ["run", str(recipe), "-o", str(self.out), "-q", *sets, *extra]
+
+    def mnist(self, train_labels: np.ndarray | None = None, train_images: int = 200) -> Path:
+        """A tiny MNIST-layout data root (class c filled with 20·c+10); ``train_labels`` replaces the labels."""
+        root = self.root / "data"
+        rng = np.random.default_rng(0)
+        for prefix, n in (("train", train_images), ("t10k", 100)):
+            labels = np.arange(n) % 10
+            images = (labels[:, None, None] * 20 + 10 + rng.integers(0, 5, (n, 28, 28))).astype(np.uint8)
+            if prefix == "train" and train_labels is not None:
+                labels = train_labels
+            write_idx(root / "MNIST" / "raw" / f"{prefix}-images-idx3-ubyte", images)
+            write_idx(root / "MNIST" / "raw" / f"{prefix}-labels-idx1-ubyte", labels)
+        return root
+
+    def mnist_recipe(self, data_root: Path) -> Path:
+        text = QUICK_RECIPE.replace('name = "digits"', f'name = "mnist"\ndata_dir = "{data_root}"')
+        return self.recipe(text.replace("in_features = 64", "in_features = 784"))
+
+    def plugin(self, distribution: str, source: str) -> str:
+        """Install a throw-away plugin distribution (see tests/fake_plugins.py); returns its plugin name."""
+        write_distribution(self.site, distribution, source)
+        if not self._plugins_installed:
+            self._stack.enter_context(installed(self.site))
+            self._plugins_installed = True
+        else:
+            from toolkit.registry import reset_default_registry
+
+            reset_default_registry()
+        return f"{distribution}.plugin"
+
+    def checkpoint(self, state: object) -> Path:
+        """A run folder holding ``checkpoint.pt`` = ``state`` (bytes are written as they are)."""
+        self.out.mkdir()
+        path = self.out / "checkpoint.pt"
+        if isinstance(state, bytes):
+            path.write_bytes(state)
+        else:
+            torch.save(state, path)
+        (self.out / "recipe.toml").write_text(QUICK_RECIPE)
+        return path
+
+    def patch(self, target: object, name: str, value: object) -> None:
+        old = getattr(target, name)
+        setattr(target, name, value)
+        self._stack.callback(setattr, target, name, old)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One mistake. ``setup`` prepares it and returns the CLI arguments; the message must contain every ``expect``
+    string (after ``{root}``, ``{out}`` and ``{recipe}`` are filled in) — where it happened and the fix."""
+
+    id: str
+    title: str
+    setup: Callable[[Workspace], list[str]]
+    expect: tuple[str, ...]
+    exit_code: int = 2
+    note: str = ""
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    output: str
+    message: str
+    exception: BaseException | None
+
+
+def invoke(args: list[str]) -> Outcome:
+    result = CliRunner().invoke(main, args)
+    found = re.search(r"Error: (.*)\Z", result.output, flags=re.S)
+    return Outcome(result.exit_code, result.output, found.group(1).strip() if found else "", result.exception)
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file and folder under ``root`` with a hash of its content (bytecode caches left out)."""
+    state = {}
+    for path in sorted(root.rglob("*")):
+        if "__pycache__" in path.parts:
+            continue
+        key = str(path.relative_to(root))
+        state[key] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+    return state
+
+
+# ---------------------------------------------------------------------------------------------- the cases
+
+def _recipe_not_text(ws: Workspace) -> list[str]:
+    path = ws.root / "recipe.toml"
+    path.write_bytes(b"[run]\nseed = \xff\n")
+    return ws.run(recipe=path)
+
+
+def _truncated_idx(ws: Workspace) -> list[str]:
+    root = ws.mnist()
+    path = root / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:5000])
+    return ws.run(recipe=ws.mnist_recipe(root))
+
+
+def _wrong_magic(ws: Workspace) -> list[str]:
+    root = ws.mnist()
+    raw = root / "MNIST" / "raw"
+    (raw / "t10k-images-idx3-ubyte").write_bytes((raw / "t10k-labels-idx1-ubyte").read_bytes())
+    return ws.run(recipe=ws.mnist_recipe(root))
+
+
+def _count_mismatch(ws: Workspace) -> list[str]:
+    return ws.run(recipe=ws.mnist_recipe(ws.mnist(train_labels=np.arange(150) % 10)))
+
+
+def _one_class(ws: Workspace) -> list[str]:
+    return ws.run(recipe=ws.mnist_recipe(ws.mnist(train_labels=np.zeros(200, dtype=int))))
+
+
+def _class_of_one(ws: Workspace) -> list[str]:
+    labels = np.arange(200) % 9
+    labels[7] = 9  # class 9 gets a single image
+    return ws.run(recipe=ws.mnist_recipe(ws.mnist(train_labels=labels)))
+
+
+class _Evil:
+    """Unpickling this would call os.system: what a malicious checkpoint does."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _code_in_checkpoint(ws: Workspace) -> list[str]:
+    ws.checkpoint({"encoder": {}, "epoch": 1, "payload": _Evil(ws.root / "code-ran")})
+    return ws.run(extra=("--resume", str(ws.out)))
+
+
+def _different_recipe_checkpoint(ws: Workspace) -> list[str]:
+    ws.checkpoint({"encoder": {}, "epoch": 1, "recipe_fingerprint": "0" * 16})
+    return ws.run(extra=("--resume", str(ws.out)))
+
+
+def _truncated_checkpoint(ws: Workspace) -> list[str]:
+    path = ws.root / "whole.pt"
+    torch.save({"encoder": {"w": torch.ones(1000)}, "epoch": 1}, path)
+    ws.checkpoint(path.read_bytes()[:2000])
+    path.unlink()
+    return ws.run(extra=("--resume", str(ws.out)))
+
+
+def _cuda_without_gpu(ws: Workspace) -> list[str]:
+    ws.patch(torch.cuda, "is_available", lambda: False)
+    return ws.run('run.device="cuda"')
+
+
+def _output_not_writable(ws: Workspace) -> list[str]:
+    (ws.root / "blocker").write_text("a file where the run folder's parent should be\n")
+    ws.out = ws.root / "blocker" / "run"
+    return ws.run()
+
+
+def _output_holds_a_run(ws: Workspace) -> list[str]:
+    ws.out.mkdir()
+    (ws.out / "metrics.json").write_text("{}\n")
+    return ws.run()
+
+
+LOSS_PLUGIN = '''
+import torch
+from toolkit import hookimpl
+from toolkit.api import Loss
+
+
+class {cls}(Loss):
+    """{doc}"""
+    batch_kind = "pairs"
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, batch):
+        {body}
+
+
+@hookimpl
+def register_losses(register):
+    register("{name}", {cls})
+'''
+
+
+def _plugin_import_error(ws: Workspace) -> list[str]:
+    ws.plugin("broken-losses", "import toolkit\nraise ImportError('No module named faiss_gpu_extras')\n")
+    return ws.run('loss.name="fancy"')
+
+
+def _plugin_hook_raises(ws: Workspace) -> list[str]:
+    ws.plugin("hooky", '''
+        from toolkit import hookimpl
+
+        @hookimpl
+        def register_losses(register):
+            register("fancy", dict)
+            raise RuntimeError("could not read my config file")
+    ''')
+    return ws.run('loss.name="fancy"')
+
+
+def _plugin_name_clash(ws: Workspace) -> list[str]:
+    for dist in ("twin-a", "twin-b"):
+        ws.plugin(dist, LOSS_PLUGIN.format(cls="Twin", doc="A twin.", name="twin", body="return batch.embeddings.sum()"))
+    return ws.run()
+
+
+def _plugin_wrong_kind(ws: Workspace) -> list[str]:
+    ws.plugin("sloppy", '''
+        from toolkit import hookimpl
+
+        def lazy_encoder(*, width: int = 8):
+            """An encoder factory that forgets to build the module."""
+            return {"width": width}
+
+        @hookimpl
+        def register_encoders(register):
+            register("lazy", lazy_encoder)
+    ''')
+    return ws.run('encoder.name="lazy"', "encoder.width=8", recipe=ws.recipe(QUICK_RECIPE.replace(
+        "in_features = 64\nhidden = [32]\nembedding_dim = 8\n", "")))
+
+
+def _nan_loss(ws: Workspace) -> list[str]:
+    ws.plugin("nanny", LOSS_PLUGIN.format(cls="NanLoss", doc="Always NaN.", name="always_nan",
+                                          body="return batch.embeddings.sum() * float('nan')"))
+    return ws.run('loss.name="always_nan"', recipe=ws.recipe(QUICK_RECIPE.replace("margin = 1.0\n", "")))
+
+
+BALANCED_SAMPLER_PLUGIN = '''
+import torch
+from toolkit import ToolkitError, hookimpl
+from toolkit.api import Batch
+from toolkit_plugins.samplers.label_table import LabelTable
+
+
+class Balanced:
+    """m images of each of n classes per batch (a minimal stand-in for the built-in class-balanced sampler)."""
+    kind = "labels"
+
+    def __init__(self, *, classes_per_batch: int = 4, images_per_class: int = 2):
+        self.classes_per_batch, self.images_per_class = classes_per_batch, images_per_class
+        self.batch_size = classes_per_batch * images_per_class
+
+    def epoch(self, labels, generator):
+        present = len(LabelTable(labels).present)
+        if self.classes_per_batch > present:
+            raise ToolkitError(
+                f"sampler.classes_per_batch = {self.classes_per_batch}, but the training data has only {present} classes. "
+                f"Set classes_per_batch to at most {present}."
+            )
+        order = torch.randperm(len(labels), generator=generator)
+        return [Batch("labels", order[i:i + self.batch_size, None], labels[order[i:i + self.batch_size], None])
+                for i in range(0, len(order), self.batch_size)]
+
+
+class Softmax(torch.nn.Module):
+    """Cross-entropy over a linear head."""
+    batch_kind = "labels"
+
+    def __init__(self):
+        super().__init__()
+        self.head = torch.nn.Linear(8, 10)
+
+    def forward(self, batch):
+        return torch.nn.functional.cross_entropy(self.head(batch.embeddings[:, 0]), batch.labels[:, 0])
+
+
+@hookimpl
+def register_samplers(register):
+    register("balanced_stand_in", Balanced)
+
+
+@hookimpl
+def register_losses(register):
+    register("softmax_stand_in", Softmax)
+'''
+
+
+def _balanced_too_many_classes(ws: Workspace) -> list[str]:
+    ws.plugin("balanced-stand-in", BALANCED_SAMPLER_PLUGIN)
+    text = QUICK_RECIPE.replace('name = "pairs"\nbatch_size = 64', 'name = "balanced_stand_in"\nclasses_per_batch = 12')
+    return ws.run(recipe=ws.recipe(text.replace('name = "contrastive"\nmargin = 1.0', 'name = "softmax_stand_in"')))
+
+
+CASES: list[Case] = [
+    # The recipe file
+    Case("toml-syntax", "TOML syntax error",
+         lambda ws: ws.run(recipe=ws.recipe("[run]\nepochs = = 3\n")),
+         ("{recipe}", "line 2, column", "Fix the syntax")),
+    Case("empty-recipe", "empty recipe file",
+         lambda ws: ws.run(recipe=ws.recipe("# nothing here yet\n")),
+         ("{recipe}", "empty", "recipes/quickstart.toml")),
+    Case("recipe-missing", "recipe file that does not exist",
+         lambda ws: ["run", str(ws.root / "recipe.toml"), "-o", str(ws.out)],
+         ("{recipe}", "does not exist", "Check the path")),
+    Case("recipe-not-text", "recipe that is not UTF-8 text",
+         _recipe_not_text, ("{recipe}", "UTF-8")),
+    Case("unknown-section", "unknown section",
+         lambda ws: ws.run(recipe=ws.recipe(QUICK_RECIPE + "\n[optimiser]\nname = 'SGD'\n")),
+         ("{recipe}", "[optimiser]", "Did you mean [optimizer]")),
+    Case("section-not-a-table", "section written as a plain value",
+         lambda ws: ws.run(recipe=ws.recipe('encoder = "mlp"\n' + QUICK_RECIPE.split("[encoder]")[0]
+                                            + "[loss]" + QUICK_RECIPE.split("[loss]")[1])),
+         ("{recipe}", "'encoder' must be a table", "[encoder]")),
+    Case("missing-name", "component section without a name",
+         lambda ws: ws.run(recipe=ws.recipe(QUICK_RECIPE.replace('[encoder]\nname = "mlp"\n', "[encoder]\n"))),
+         ("{recipe}", "[encoder] has no 'name' key", 'name = "..."')),
+    Case("unknown-run-key", "unknown key in [run]",
+         lambda ws: ws.run("run.epoch=3"),
+         ("{recipe}", "run.epoch", "Did you mean 'epochs'")),
+    Case("unknown-component-key", "unknown key in a component section",
+         lambda ws: ws.run("loss.margn=2.0"),
+         ("{recipe}", "loss.margn", "Did you mean 'margin'", "toolkit list")),
+    Case("unknown-component", "unknown component name",
+         lambda ws: ws.run('loss.name="contrastiv"'),
+         ("{recipe}", "loss.name", "Did you mean 'contrastive'", "toolkit list losses")),
+    Case("unknown-optimizer", "unknown optimizer class",
+         lambda ws: ws.run('optimizer.name="Adma"'),
+         ("{recipe}", "optimizer.name", "Did you mean", "'Adam'")),
+    Case("string-for-number", "string where a number belongs",
+         lambda ws: ws.run('loss.margin="big"'),
+         ("{recipe}", "loss.margin", "number", "'big'")),
+    Case("negative-epochs", "negative number of epochs",
+         lambda ws: ws.run("run.epochs=-2"),
+         ("{recipe}", "run.epochs", "greater than or equal to 1")),
+    Case("margin-not-positive", "margin of zero",
+         lambda ws: ws.run("loss.margin=0.0"),
+         ("{recipe}", "[loss]", "margin must be greater than 0")),
+    Case("batch-size-zero", "batch size 0",
+         lambda ws: ws.run("sampler.batch_size=0"),
+         ("{recipe}", "[sampler]", "batch_size must be at least 1")),
+    Case("lr-wrong-type", "learning rate of the wrong type",
+         lambda ws: ws.run('optimizer.lr="fast"'),
+         ("{recipe}", "optimizer.lr", "float", "'fast'")),
+    Case("device-typo", "device that does not exist",
+         lambda ws: ws.run('run.device="gpu"'),
+         ("{recipe}", "run.device", "'cuda'")),
+    Case("missing-required", "required parameter left out",
+         lambda ws: ws.run(recipe=ws.recipe(QUICK_RECIPE + '\n[scheduler]\nname = "StepLR"\n')),
+         ("{recipe}", "scheduler.step_size", "required")),
+    Case("evaluators-not-a-list", "evaluators written as one table instead of a list",
+         lambda ws: ws.run(recipe=ws.recipe(QUICK_RECIPE.split("[[evaluators]]")[0] + '[evaluators]\nname = "knn"\n')),
+         ("{recipe}", "'evaluators'", "[[evaluators]]")),
+    Case("loss-sampler-mismatch", "loss and sampler of different batch kinds",
+         lambda ws: ws.run('sampler.name="triplets"'),
+         ("{recipe}", "'contrastive'", "'triplets'", "toolkit list samplers")),
+    Case("dataset-limit", "dataset.limit that is not a positive integer",
+         lambda ws: ws.run("dataset.limit=0"),
+         ("{recipe}", "dataset.limit", "positive integer")),
+    Case("bad-override", "--set without a value",
+         lambda ws: ws.run("run.epochs"),
+         ("--set 'run.epochs'", "KEY=VALUE")),
+    # The machine and the run folder
+    Case("cuda-without-gpu", "CUDA asked for on a machine without one",
+         _cuda_without_gpu, ("{recipe}", "run.device", "no usable CUDA GPU", '"cpu"')),
+    Case("output-not-writable", "output folder that cannot be written",
+         _output_not_writable, ("{out}", "Cannot write", "--output")),
+    Case("output-holds-a-run", "output folder already holding another run",
+         _output_holds_a_run, ("{out}", "--overwrite", "--resume", "--output")),
+    Case("resume-and-overwrite", "--resume together with --overwrite",
+         lambda ws: ws.run(extra=("--resume", str(ws.out), "--overwrite")), ("--resume", "--overwrite", "choose one")),
+    Case("resume-without-checkpoint", "--resume on a folder without a checkpoint",
+         lambda ws: (ws.out.mkdir(), ws.run(extra=("--resume", str(ws.out))))[1],
+         ("{out}", "checkpoint.pt", "Give the folder of a run")),
+    Case("resume-other-recipe", "--resume with a checkpoint from a different recipe",
+         _different_recipe_checkpoint, ("{out}/checkpoint.pt", "different recipe", "{out}/recipe.toml")),
+    Case("corrupt-checkpoint", "corrupt checkpoint file",
+         lambda ws: (ws.checkpoint(b"not a checkpoint at all " * 40), ws.run(extra=("--resume", str(ws.out))))[1],
+         ("{out}/checkpoint.pt", "damaged", "without --resume")),
+    Case("truncated-checkpoint", "checkpoint cut short",
+         _truncated_checkpoint, ("{out}/checkpoint.pt", "damaged", "without --resume")),
+    Case("code-in-checkpoint", "checkpoint carrying a pickled object that would run code",
+         _code_in_checkpoint, ("Refusing to load", "{out}/checkpoint.pt", "system", "was not loaded")),
+    # Data
+    Case("data-folder-missing", "data folder missing",
+         lambda ws: ws.run(recipe=ws.mnist_recipe(ws.root / "nowhere")),
+         ("{root}/nowhere/MNIST/raw", "TOOLKIT_DATA", "download = true")),
+    Case("idx-truncated", "IDX file cut short",
+         _truncated_idx, ("{root}/data/MNIST/raw/train-images-idx3-ubyte", "truncated", "complete copy")),
+    Case("idx-wrong-magic", "IDX file with a wrong magic number",
+         _wrong_magic, ("{root}/data/MNIST/raw/t10k-images-idx3-ubyte", "magic number", "fresh copy")),
+    Case("image-label-count", "images and labels of different counts",
+         _count_mismatch, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "200 images", "150 labels",
+                           "matching pair")),
+    Case("one-class", "training data with one class only (no negative pairs)",
+         _one_class, ("1 class(es)", "at least two classes", "Add images of more classes")),
+    Case("class-of-one", "a class with a single image (no positive pair)",
+         _class_of_one, ("Classes [9]", "single training image", "at least two images")),
+    Case("balanced-too-many-classes", "class-balanced sampler asked for more classes per batch than exist",
+         _balanced_too_many_classes, ("sampler.classes_per_batch = 12", "only 10 classes", "at most 10"),
+         note="checked with a minimal in-test sampler built on the shared LabelTable; the built-in class-balanced "
+              "sampler comes from another issue"),
+    # Plugins
+    Case("plugin-import-error", "plugin that raises on import",
+         _plugin_import_error, ("loss.name", "'broken-losses.plugin' failed to load", "ImportError",
+                                "toolkit list losses")),
+    Case("plugin-hook-raises", "plugin whose register hook raises",
+         _plugin_hook_raises, ("'hooky.plugin' failed to load", "register_losses raised RuntimeError",
+                               "could not read my config file")),
+    Case("plugin-name-clash", "two plugins registering the same name",
+         _plugin_name_clash, ("'twin'", "'twin-a.plugin'", "'twin-b.plugin'", "TOOLKIT_LOAD_PLUGINS")),
+    Case("plugin-wrong-kind", "plugin factory returning the wrong kind of object",
+         _plugin_wrong_kind, ("[encoder] 'lazy'", "'sloppy.plugin'", "returned dict", "torch.nn.Module",
+                              "report it")),
+    # Training
+    Case("nan-loss", "loss that is NaN on every step",
+         _nan_loss, ("not a finite number on 21 steps", "run.max_bad_steps = 20", "Lower the learning rate")),
+]
+
+
+def fill(text: str, ws: Workspace) -> str:
+    return text.format(root=ws.root, out=ws.out, recipe=ws.root / "recipe.toml")
+
+
+def run_case(case: Case, root: Path) -> tuple[Workspace, Outcome, dict[str, str], dict[str, str]]:
+    """Set the case up in ``root``, run it through the CLI; returns the outcome and the folder before and after."""
+    with ExitStack() as stack:
+        ws = Workspace(root, stack)
+        args = case.setup(ws)
+        before = snapshot(root)
+        outcome = invoke(args)
+        after = snapshot(root)
+    return ws, outcome, before, after
+
+
+def catalogue_markdown(root: Path) -> str:
+    """The catalogue table for docs/reliability.md, from running every case in sub-folders of ``root``."""
+    lines = ["| case | what the user did | exit | message |", "| --- | --- | --- | --- |"]
+    for case in CASES:
+        folder = root / case.id
+        folder.mkdir(parents=True)
+        ws, outcome, _, _ = run_case(case, folder)
+        message = outcome.message.replace(str(folder), "…").replace("|", "\\|")
+        note = f" ({case.note})" if case.note else ""
+        lines.append(f"| `{case.id}` | {case.title}{note} | {outcome.exit_code} | {message} |")
+    return "\n".join(lines) + "\n"
+
+
+BEGIN, END = "<!-- catalogue:begin -->", "<!-- catalogue:end -->"
+
+
+def write_docs(page: Path) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        table = catalogue_markdown(Path(tmp).resolve())
+    text = page.read_text()
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    page.write_text(f"{head}{BEGIN}\n{table}{END}{tail}")
+
+
+if __name__ == "__main__":
+    write_docs(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/reliability.md"))
