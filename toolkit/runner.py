@@ -118,6 +118,8 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
                                           train_images.std, train_images.class_names)
     components.encoder.to(device)
     components.loss.to(device)
+    if recipe.run.compile:
+        components.encoder.compile()  # in place: state_dict keys and checkpoints stay those of the plain module
     state = _train_state(recipe, components)
     fingerprint = checkpoint.recipe_fingerprint(recipe.data)
     start_epoch, partial = 1, None
