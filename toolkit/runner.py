@@ -16,10 +16,14 @@ from toolkit.build import Components, build_components, make_optimizer, make_sch
 from toolkit.errors import RunInterrupted, ToolkitError
 from toolkit.evaluation import make_context, run_evaluators
 from toolkit.interrupt import GracefulStop
+from toolkit.calibration import calibrate_run, held_out_split
 from toolkit.plots import loss_curve
+from toolkit.report import write_figures, write_report
 from toolkit.recipe import Recipe, load_recipe
 from toolkit.registry import Registry
+from toolkit.tensorboard import TensorBoardLog
 from toolkit.training import EpochProgress, EpochRecord, StopRequested, TrainState, run_training
+from toolkit.transform import ImageTransform
 
 log = logging.getLogger("toolkit")
 
@@ -64,7 +68,7 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
         if point.epoch is None and resume is None:
             rundir.discard_run_dir(run_dir, created)
         else:
-            _write_status(run_dir, "interrupted" if interrupted else "failed")
+            _write_status(run_dir, "interrupted" if interrupted else "failed", recipe.stem)
         again = _resume_command(recipe_path, overrides, run_dir)
         if interrupted:
             raise RunInterrupted(_interrupted_message(point, run_dir, again)) from None
@@ -113,6 +117,7 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
                           saved: dict[str, Any] | None, point: SavePoint, stop: GracefulStop, progress: bool) -> RunResult:
     started = time.perf_counter()
     train_images = components.dataset.split("train")
+    transform = ImageTransform.of(train_images)
     if device.type != "cpu":
         train_images = type(train_images)(train_images.images.to(device), train_images.labels, train_images.mean,
                                           train_images.std, train_images.class_names)
@@ -134,7 +139,9 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         log.info("resuming %s from epoch %d%s", run_dir, start_epoch, f" step {partial.step}" if partial else "")
     else:
         rundir.write_recipe(run_dir / rundir.RECIPE_FILE, recipe.data)
-    _write_status(run_dir, "running")
+    rundir.write_json(run_dir / rundir.TRANSFORM_FILE, transform.as_dict())  # how images given later must be read
+    _write_status(run_dir, "running", recipe.stem)
+    board = TensorBoardLog(run_dir) if recipe.run.tensorboard else None
 
     def new_context():  # embeddings change as training goes on: each look gets a fresh cache
         return make_context(components.dataset, components.encoder, device, run_dir, recipe.run.seed,
@@ -149,6 +156,8 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         checkpoint.save(run_dir / rundir.CHECKPOINT_FILE,
                         {**state.state_dict(), "epoch": record.epoch, "recipe_fingerprint": fingerprint})
         point.epoch, point.step = record.epoch, 0
+        if board:
+            board.epoch(record)
         if watchers:
             before = rng.get_state()  # watchers must not change what a resumed run would draw next
             context = new_context()
@@ -177,7 +186,11 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
     train_seconds = sum(r.seconds for r in state.history)
 
     log.info("evaluating with %s", ", ".join(n for n, _ in components.evaluators) or "no evaluators")
-    evaluation = run_evaluators(components.evaluators, new_context())
+    context = new_context()
+    evaluation = run_evaluators(components.evaluators, context)
+    held_out = held_out_split(components.dataset.split_names)
+    calibrate_run(context, run_dir, recipe.stem)  # the same/different threshold `toolkit compare` uses
+    write_figures(context, run_dir, recipe.stem, query_split=held_out)
 
     metrics = {
         "recipe": recipe.stem,
@@ -189,8 +202,12 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
     }
     rundir.write_json(run_dir / rundir.METRICS_FILE, metrics)
     checkpoint.save(run_dir / rundir.ENCODER_FILE, {"encoder": components.encoder.state_dict()})
-    loss_curve([r.epoch for r in state.history], [r.loss for r in state.history], run_dir / "loss_curve.png", recipe.stem)
-    _write_status(run_dir, "finished")
+    loss_curve([r.epoch for r in state.history], [r.loss for r in state.history], run_dir / rundir.LOSS_PLOT, recipe.stem)
+    if board:
+        board.metrics(evaluation, state.history[-1].epoch if state.history else 0)
+        board.close()
+    _write_status(run_dir, "finished", recipe.stem)
+    write_report(run_dir)
     log.info("run folder: %s", run_dir)
     return RunResult(run_dir, metrics)
 
@@ -229,9 +246,10 @@ def _run_dir_path(recipe: Recipe, output: str | None, resume: str | None) -> Pat
     return Path(chosen) if chosen else rundir.default_run_dir(recipe.stem)
 
 
-def _write_status(run_dir: Path, status: str) -> None:
+def _write_status(run_dir: Path, status: str, recipe: str) -> None:
     try:
-        rundir.write_json(run_dir / rundir.STATUS_FILE, {"status": status, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        rundir.write_json(run_dir / rundir.STATUS_FILE,
+                          {"status": status, "recipe": recipe, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
     except OSError:
         pass
 
