@@ -93,9 +93,9 @@ def image_files(folder: str | Path) -> list[Path]:
 def gather_images(paths: list[str | Path]) -> list[tuple[Path, str | None]]:
     """Image files named by ``paths`` (files, or folders of images) with a class name where one is implied.
 
-    A file stands for itself; its class is unknown (``None``) unless its folder was given. A folder gives the
-    images directly inside it, or, when it has none, one class per sub-folder (``folder/cat/1.png`` is class
-    ``cat``), the layout of face datasets such as AT&T's ``sN/`` folders.
+    A file stands for itself; its class is unknown (``None``). A folder gives the images directly inside it
+    (class unknown) and those of its sub-folders, one class per sub-folder (``folder/cat/1.png`` is class ``cat``),
+    the layout of face datasets such as AT&T's ``sN/`` folders.
     """
     found: list[tuple[Path, str | None]] = []
     for raw in paths:
@@ -103,18 +103,14 @@ def gather_images(paths: list[str | Path]) -> list[tuple[Path, str | None]]:
         if path.is_file():
             found.append((path, None))
         elif path.is_dir():
-            direct = image_files(path)
-            if direct:
-                found.extend((p, None) for p in direct)
-                continue
-            classes = sorted(d for d in path.iterdir() if d.is_dir())
-            nested = [(p, d.name) for d in classes for p in image_files(d)]
-            if not nested:
+            inside = [(p, None) for p in image_files(path)]
+            inside += [(p, d.name) for d in sorted(d for d in path.iterdir() if d.is_dir()) for p in image_files(d)]
+            if not inside:
                 raise ToolkitError(
                     f"The folder {str(path)!r} holds no image files ({', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES[:6])}, "
                     "...), neither directly nor in one sub-folder per class. Give a folder of images or image files."
                 )
-            found.extend(nested)
+            found.extend(inside)
         else:
             raise ToolkitError(f"The image or folder {str(path)!r} does not exist. Check the path.")
     return found
