@@ -94,7 +94,10 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; 
 h1 { margin-bottom: 0.2em; } .meta { color: #555; margin-top: 0; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; } td, th { border: 1px solid #ccc; padding: 3px 10px; }
 th { background: #f0f0f0; text-align: left; } td { font-variant-numeric: tabular-nums; }
-img { max-width: 100%; border: 1px solid #ddd; margin: 0.3em 0; } pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
+img { max-width: 100%; border: 1px solid #ddd; margin: 0.3em 0; }
+.row { display: flex; flex-wrap: wrap; gap: 0 2em; align-items: flex-start; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 0 1.5em; }
+.figures .wide { grid-column: 1 / -1; } .figures h2, .row h2 { font-size: 1.1em; margin: 0.6em 0 0.2em; } pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
 .status-finished { color: #1a7f37; } .status-failed { color: #cf222e; } .status-interrupted { color: #9a6700; }
 """
 
@@ -116,24 +119,32 @@ def render_report(run_dir: Path) -> str:
             for key, value in values.items() if isinstance(value, (int, float, str)) and not isinstance(value, bool)]
     if threshold:
         rows += [["threshold (same if distance ≤)", threshold["threshold"]],
-                 [f"threshold accuracy, {threshold['pairs']} {threshold['split']} pairs", threshold["accuracy"]],
-                 [f"threshold accuracy, {threshold['held_out_pairs']} held-out pairs", threshold["held_out_accuracy"]]]
-    parts += ["<h2>Metrics</h2>", _table(["metric", "value"], rows) if rows else "<p>No metrics (the run did not finish).</p>"]
+                 [f"its accuracy on the {threshold['pairs']} {threshold['split']} pairs it was chosen on", threshold["accuracy"]],
+                 [f"its accuracy on {threshold['held_out_pairs']} other {threshold['split']} pairs", threshold["held_out_accuracy"]]]
+    tables = ["<div><h2>Metrics</h2>" + (_table(["metric", "value"], rows) if rows else "<p>No metrics (the run did not finish).</p>")
+              + "</div>"]
     epochs = metrics.get("epochs") or []
     if epochs:
-        parts.append(_table(["epoch", "mean loss", "seconds", "images/s", "learning rate", "non-finite steps"],
-                            [[e["epoch"], e["loss"], e["seconds"], round(e["images_per_second"]), f"{e['lr']:.3g}", e["bad_steps"]]
-                             for e in epochs]))
-    figures = [("Loss curve", run_dir / rundir.LOSS_PLOT)]
+        tables.append("<div><h2>Training</h2>" + _table(
+            ["epoch", "mean loss", "seconds", "images/s", "learning rate", "non-finite steps"],
+            [[e["epoch"], e["loss"], e["seconds"], round(e["images_per_second"]), f"{e['lr']:.3g}", e["bad_steps"]]
+             for e in epochs]) + "</div>")
+    parts.append('<div class="row">' + "".join(tables) + "</div>")
+    figures = [("Loss curve", run_dir / rundir.LOSS_PLOT),
+               ("Distances of positive and negative pairs", run_dir / rundir.PAIR_DISTANCES_PLOT)]
     figures += [("Embeddings", p) for p in sorted(run_dir.glob("embeddings_*.png"))]
-    figures += [("Retrieval", run_dir / rundir.RETRIEVAL_PLOT), ("Distances of positive and negative pairs", run_dir / rundir.PAIR_DISTANCES_PLOT)]
+    figures += [("Retrieval", run_dir / rundir.RETRIEVAL_PLOT)]
     shown = {p for _, p in figures}
     figures += [(p.stem.replace("_", " "), p) for p in sorted(run_dir.glob("*.png")) if p not in shown]
-    for heading, path in figures:
-        if path.is_file():
-            parts += [f"<h2>{html.escape(heading)}</h2>", _image_tag(path, path.name)]
+    wide = {run_dir / rundir.RETRIEVAL_PLOT}
+
+    def figure(heading: str, path: Path) -> str:
+        css = ' class="wide"' if path in wide else ""
+        return f"<div{css}><h2>{html.escape(heading)}</h2>{_image_tag(path, path.name)}</div>"
+
+    parts.append('<div class="figures">' + "".join(figure(h, p) for h, p in figures if p.is_file()) + "</div>")
     if recipe_text:
-        parts += ["<h2>Recipe</h2>", f"<pre>{html.escape(recipe_text)}</pre>"]
+        parts += ["<h2>Recipe</h2>", f"<pre>{html.escape(recipe_text, quote=False)}</pre>"]
     parts.append(f'<p class="meta">Written {time.strftime("%Y-%m-%d %H:%M:%S")} by toolkit.</p>')
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(str(name))} · toolkit run</title>'
             f"<style>{STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
