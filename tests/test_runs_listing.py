@@ -33,3 +33,17 @@ def test_runs_lists_finished_and_interrupted_runs_newest_first(trained_run, tmp_
 def test_runs_of_a_missing_root_says_where_runs_go(tmp_path):
     result = CliRunner().invoke(main, ["runs", str(tmp_path / "nothing")])
     assert result.exit_code == 2 and "runs/" in result.output
+
+
+def test_a_run_whose_process_was_killed_shows_as_killed_not_running(trained_run, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    run = copy_run(trained_run, tmp_path / "runs" / "quick")
+    (run / "metrics.json").unlink()
+    (run / "status.json").write_text(json.dumps({"status": "running", "recipe": "quick", "time": "2026-01-01T00:00:00",
+                                                 "pid": int(gone), "host": socket.gethostname()}))
+    listed = json.loads(CliRunner().invoke(main, ["runs", str(tmp_path / "runs"), "--json"]).stdout)
+    assert [r["status"] for r in listed] == ["killed"]

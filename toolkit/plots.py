@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from toolkit.rundir import write_atomic  # noqa: E402
 
@@ -16,6 +17,7 @@ def loss_curve(epochs: list[int], losses: list[float], path: Path, title: str) -
     """Mean training loss per epoch."""
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(epochs, losses, marker="o")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean training loss")
     ax.set_title(title)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import shlex
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,7 +251,8 @@ def _run_dir_path(recipe: Recipe, output: str | None, resume: str | None) -> Pat
 def _write_status(run_dir: Path, status: str, recipe: str) -> None:
     try:
         rundir.write_json(run_dir / rundir.STATUS_FILE,
-                          {"status": status, "recipe": recipe, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+                          {"status": status, "recipe": recipe, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                           "pid": os.getpid(), "host": socket.gethostname()})
     except OSError:
         pass
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ def summarise(run_dir: Path) -> RunSummary:
     metrics = _json(run_dir / rundir.METRICS_FILE)
     metric, value = headline(metrics.get("evaluation") or {})
     state = str(status.get("status") or ("finished" if metrics else "unknown"))
+    if state == "running" and _process_is_gone(status):
+        state = "killed"  # the process that wrote "running" no longer exists: it was killed without a chance to say so
     when = str(status.get("time") or "")
     if not when:
         from datetime import datetime
@@ -61,12 +64,25 @@ def summarise(run_dir: Path) -> RunSummary:
     return RunSummary(str(run_dir), str(metrics.get("recipe") or status.get("recipe") or "?"), state, when, metric, value, epochs)
 
 
+def _process_is_gone(status: dict[str, Any]) -> bool:
+    pid = status.get("pid")
+    if not isinstance(pid, int) or status.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def find_runs(root: Path) -> list[RunSummary]:
     """Every folder under ``root`` (``root`` included, at most a few levels down) that holds a ``recipe.toml``,
     newest first."""
     found = []
     root_depth = len(root.parts)
-    for folder, subfolders, files in os.walk(root):
+    for folder, subfolders, files in os.walk(root, followlinks=True):  # depth-bounded, so link loops end
         here = Path(folder)
         if rundir.RECIPE_FILE in files and (rundir.STATUS_FILE in files or rundir.CHECKPOINT_FILE in files):
             found.append(summarise(here))
