@@ -69,6 +69,7 @@ def test_a_convolutional_encoder_with_batchnorm_exports_to_both_formats(write_re
         [dataset]
         name = "mnist"
         data_dir = "{tiny_mnist}"
+        limit = 50
         [sampler]
         name = "pairs"
         batch_size = 32
