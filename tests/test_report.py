@@ -69,3 +69,14 @@ def test_toolkit_report_writes_the_page_again(trained_run, tmp_path):
 def test_a_run_without_an_embedding_plot_evaluator_still_gets_a_scatter(trained_run):
     assert not (trained_run / "embeddings_test.png").exists()  # the quick recipe has only the knn evaluator
     assert (trained_run / "embeddings_test_pca.png").is_file()
+
+
+def test_a_run_that_fails_in_evaluation_keeps_a_report_that_says_so(quick_recipe, tmp_path):
+    from toolkit import ToolkitError
+    from toolkit.runner import run
+
+    out = tmp_path / "out"
+    with pytest.raises(ToolkitError):
+        run(quick_recipe, output=str(out), overrides=("run.epochs=1", 'evaluators.0.query="validation"'), progress=False)
+    page = (out / "report.html").read_text()
+    assert 'class="status-failed"' in page and "the run did not finish" in page

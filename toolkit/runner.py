@@ -71,6 +71,7 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
             rundir.discard_run_dir(run_dir, created)
         else:
             _write_status(run_dir, "interrupted" if interrupted else "failed", recipe.stem)
+            _report_quietly(run_dir)
         again = _resume_command(recipe_path, overrides, run_dir)
         if interrupted:
             raise RunInterrupted(_interrupted_message(point, run_dir, again)) from None
@@ -255,6 +256,14 @@ def _write_status(run_dir: Path, status: str, recipe: str) -> None:
                            "pid": os.getpid(), "host": socket.gethostname()})
     except OSError:
         pass
+
+
+def _report_quietly(run_dir: Path) -> None:
+    """A kept run folder of a stopped run gets its report too; a problem with it must not hide why the run stopped."""
+    try:
+        write_report(run_dir)
+    except Exception:  # noqa: BLE001
+        log.warning("could not write %s", run_dir / rundir.REPORT_FILE, exc_info=True)
 
 
 def _close_log(handler: logging.Handler) -> None:
