@@ -110,9 +110,8 @@ def held_out_split(split_names: list[str]) -> str:
     return others[-1] if others else split_names[0]
 
 
-def calibrate_run(context: "EvalContext", run_dir: Path, title: str) -> dict[str, Any] | None:
-    """Calibrate on the run's held-out split; writes ``threshold.json`` and the pair distance histograms."""
-    split = held_out_split(context.dataset.split_names)
+def calibrate_run(context: "EvalContext", run_dir: Path, title: str, *, split: str) -> dict[str, Any] | None:
+    """Calibrate on the held-out ``split``; writes ``threshold.json`` and the pair distance histograms."""
     embeddings, labels = context.embed(split)
     result = calibrate(embeddings, labels, seed=context.seed)
     if result is None:

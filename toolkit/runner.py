@@ -15,13 +15,13 @@ import torch
 
 from toolkit import checkpoint, rng, rundir
 from toolkit.build import Components, build_components, make_optimizer, make_scheduler
+from toolkit.calibration import calibrate_run, held_out_split
 from toolkit.errors import RunInterrupted, ToolkitError
 from toolkit.evaluation import make_context, run_evaluators
 from toolkit.interrupt import GracefulStop
-from toolkit.calibration import calibrate_run, held_out_split
 from toolkit.plots import loss_curve
-from toolkit.report import write_figures, write_report
 from toolkit.recipe import Recipe, load_recipe
+from toolkit.report import write_figures, write_report
 from toolkit.registry import Registry
 from toolkit.tensorboard import TensorBoardLog
 from toolkit.training import EpochProgress, EpochRecord, StopRequested, TrainState, run_training
@@ -191,8 +191,8 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
     log.info("evaluating with %s", ", ".join(n for n, _ in components.evaluators) or "no evaluators")
     context = new_context()
     evaluation = run_evaluators(components.evaluators, context)
-    held_out = held_out_split(components.dataset.split_names)
-    calibrate_run(context, run_dir, recipe.stem)  # the same/different threshold `toolkit compare` uses
+    held_out = held_out_split(components.dataset.split_names)  # a validation split if there is one, else test
+    calibrate_run(context, run_dir, recipe.stem, split=held_out)  # the same/different threshold `toolkit compare` uses
     write_figures(context, run_dir, recipe.stem, query_split=held_out)
 
     metrics = {
