@@ -22,8 +22,8 @@ def _note(message: str | None) -> None:
         click.echo(click.style("Note: ", fg="yellow", bold=True) + message, err=True)
 
 
-def _read_images(model, paths: list[Path]):
-    pixels, conversions = model.transform.read(paths)
+def _read_images(model, paths: list[Path], progress: bool = False):
+    pixels, conversions = model.transform.read(paths, progress=progress)
     from toolkit.transform import describe_conversions
 
     _note(describe_conversions(paths, conversions, model.transform))
@@ -62,7 +62,7 @@ def embed(run_dir: str, split: str | None, images: tuple[str, ...], output: str,
     else:
         found = gather_images(paths)
         files = [p for p, _ in found]
-        pixels = _read_images(model, files)
+        pixels = _read_images(model, files, progress=not quiet)
         image_set = model.transform.image_set(pixels)
         ids = [str(p) for p in files]
         named = sorted({c for _, c in found if c is not None})

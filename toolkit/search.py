@@ -74,7 +74,7 @@ def build_gallery(model: TrainedModel, source: str, *, progress: bool = False) -
     paths = [p for p, _ in found]
     names = sorted({c for _, c in found if c is not None})
     labels = np.array([names.index(c) if c is not None else -1 for _, c in found], dtype=np.int64)
-    pixels, conversions = model.transform.read(paths)
+    pixels, conversions = model.transform.read(paths, progress=progress)
     embeddings = model.embed(model.transform.image_set(pixels), progress=progress)
     note = describe_conversions(paths, conversions, model.transform)
     return Gallery(source, _index(embeddings), labels, names, [str(p) for p in paths]), note

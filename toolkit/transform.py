@@ -46,11 +46,13 @@ class ImageTransform:
             labels = torch.full((len(images),), -1, dtype=torch.long)
         return ImageSet(images, labels, self.mean, self.std, class_names)
 
-    def read(self, paths: list[Path]) -> tuple[torch.Tensor, list[list[str]]]:
+    def read(self, paths: list[Path], *, progress: bool = False) -> tuple[torch.Tensor, list[list[str]]]:
         """The images at ``paths`` as one uint8 tensor ``(N, C, H, W)``, and the conversions made to each."""
+        from tqdm import tqdm
+
         reader = self.reader
         tensors, conversions = [], []
-        for path in paths:
+        for path in tqdm(paths, desc="reading images", unit="image", disable=not progress or len(paths) < 100, leave=False):
             tensor, made = reader.read(path)
             tensors.append(tensor)
             conversions.append(made)
