@@ -23,7 +23,7 @@ from toolkit.plots import loss_curve
 from toolkit.recipe import Recipe, load_recipe
 from toolkit.report import write_figures, write_report
 from toolkit.registry import Registry
-from toolkit.tensorboard import TensorBoardLog
+from toolkit.tensorboard import TensorBoardLog, tensorboard_log
 from toolkit.training import EpochProgress, EpochRecord, StopRequested, TrainState, run_training
 from toolkit.transform import ImageTransform
 
@@ -61,9 +61,9 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
     point = SavePoint.of(saved)
     handler = _log_to(run_dir / rundir.LOG_FILE)
     try:
-        with GracefulStop() as stop:
+        with GracefulStop() as stop, tensorboard_log(run_dir, recipe.run.tensorboard) as board:
             return _train_evaluate_write(recipe, components, run_dir, device, saved=saved, point=point, stop=stop,
-                                         progress=progress)
+                                         progress=progress, board=board)
     except BaseException as exc:
         _close_log(handler)
         interrupted = isinstance(exc, (StopRequested, KeyboardInterrupt))
@@ -117,7 +117,8 @@ def _resume_command(recipe_path: str | Path, overrides: tuple[str, ...], run_dir
 
 
 def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path, device: torch.device, *,
-                          saved: dict[str, Any] | None, point: SavePoint, stop: GracefulStop, progress: bool) -> RunResult:
+                          saved: dict[str, Any] | None, point: SavePoint, stop: GracefulStop, progress: bool,
+                          board: TensorBoardLog | None) -> RunResult:
     started = time.perf_counter()
     train_images = components.dataset.split("train")
     transform = ImageTransform.of(train_images)
@@ -144,7 +145,6 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         rundir.write_recipe(run_dir / rundir.RECIPE_FILE, recipe.data)
     rundir.write_json(run_dir / rundir.TRANSFORM_FILE, transform.as_dict())  # how images given later must be read
     _write_status(run_dir, "running", recipe.stem)
-    board = TensorBoardLog(run_dir) if recipe.run.tensorboard else None
 
     def new_context():  # embeddings change as training goes on: each look gets a fresh cache
         return make_context(components.dataset, components.encoder, device, run_dir, recipe.run.seed,
@@ -208,7 +208,6 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
     loss_curve([r.epoch for r in state.history], [r.loss for r in state.history], run_dir / rundir.LOSS_PLOT, recipe.stem)
     if board:
         board.metrics(evaluation, state.history[-1].epoch if state.history else 0)
-        board.close()
     _write_status(run_dir, "finished", recipe.stem)
     write_report(run_dir)
     log.info("run folder: %s", run_dir)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from toolkit.errors import ToolkitError
 
@@ -45,3 +46,14 @@ class TensorBoardLog:
 
     def close(self) -> None:
         self.writer.close()
+
+
+@contextmanager
+def tensorboard_log(run_dir: Path, enabled: bool) -> Iterator[TensorBoardLog | None]:
+    """A :class:`TensorBoardLog` when ``enabled`` (else None), closed however the run ends."""
+    board = TensorBoardLog(run_dir) if enabled else None
+    try:
+        yield board
+    finally:
+        if board is not None:
+            board.close()
