@@ -93,3 +93,41 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file():
         pytest.skip(f"real data not found under {SHARED_DATA} (set TOOLKIT_SHARED_DATA to its folder)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """A finished one-epoch run of the quick digits recipe, shared by the tests that use a trained model.
+
+    Treat it as read-only; a test that writes into a run folder copies it first (:func:`copy_run`).
+    """
+    from toolkit.runner import run
+
+    root = tmp_path_factory.mktemp("trained")
+    recipe = root / "quick.toml"
+    recipe.write_text(QUICK_RECIPE)
+    return run(recipe, overrides=("run.epochs=1",), output=str(root / "run"), progress=False).run_dir
+
+
+def copy_run(run_dir: Path, target: Path) -> Path:
+    import shutil
+
+    shutil.copytree(run_dir, target)
+    return target
+
+
+def write_split_images(run_dir: Path, split: str, indices, folder: Path, *, by_class: bool = True) -> list[Path]:
+    """Save images of a run's dataset split as PNG files (in one sub-folder per class name when ``by_class``)."""
+    from PIL import Image
+
+    from toolkit.trained import load_run
+
+    images = load_run(run_dir).split(split)
+    paths = []
+    for i in indices:
+        name = images.class_names[int(images.labels[i])]
+        path = (folder / name if by_class else folder) / f"{split}_{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(images.images[i, 0].numpy(), "L").save(path)
+        paths.append(path)
+    return paths

@@ -17,6 +17,7 @@ from toolkit.errors import ToolkitError
 from toolkit.params import check_parameters, parameters
 from toolkit.recipe import ComponentSpec, Recipe
 from toolkit.registry import Registry, default_registry
+from toolkit.tensorboard import require as require_tensorboard
 
 
 @dataclass
@@ -34,18 +35,13 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
     """Check every component section against its factory, then build it."""
     registry = registry or default_registry()
     where = str(recipe.path)
-    dataset = _build(registry, "datasets", recipe.dataset, where)
-    if not isinstance(dataset, Dataset):
-        raise _wrong_kind(registry, "datasets", recipe.dataset, dataset, "a toolkit.data.Dataset")
-    dataset.limit = recipe.dataset_limit
+    dataset = build_dataset(recipe, registry)
 
     sampler = _build(registry, "samplers", recipe.sampler, where)
     if not callable(getattr(sampler, "epoch", None)) or getattr(sampler, "kind", None) not in ("pairs", "triplets", "labels"):
         raise _wrong_kind(registry, "samplers", recipe.sampler, sampler, "a sampler with .kind and .epoch()")
 
-    encoder = _build(registry, "encoders", recipe.encoder, where)
-    if not isinstance(encoder, nn.Module):
-        raise _wrong_kind(registry, "encoders", recipe.encoder, encoder, "a torch.nn.Module")
+    encoder = build_encoder(recipe, registry)
 
     extra: dict[str, Any] = {}
     if recipe.miner is not None:
@@ -78,7 +74,28 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
         check_optimizer_spec(recipe.loss_optimizer, where)
     if recipe.scheduler is not None:
         check_scheduler_spec(recipe.scheduler, where)
+    if recipe.run.tensorboard:
+        require_tensorboard(where)
     return Components(dataset, sampler, encoder, loss, evaluators)
+
+
+def build_dataset(recipe: Recipe, registry: Registry | None = None) -> Dataset:
+    """The recipe's dataset (splits load lazily), with ``dataset.limit`` applied."""
+    registry = registry or default_registry()
+    dataset = _build(registry, "datasets", recipe.dataset, str(recipe.path))
+    if not isinstance(dataset, Dataset):
+        raise _wrong_kind(registry, "datasets", recipe.dataset, dataset, "a toolkit.data.Dataset")
+    dataset.limit = recipe.dataset_limit
+    return dataset
+
+
+def build_encoder(recipe: Recipe, registry: Registry | None = None) -> nn.Module:
+    """The recipe's encoder, freshly initialised."""
+    registry = registry or default_registry()
+    encoder = _build(registry, "encoders", recipe.encoder, str(recipe.path))
+    if not isinstance(encoder, nn.Module):
+        raise _wrong_kind(registry, "encoders", recipe.encoder, encoder, "a torch.nn.Module")
+    return encoder
 
 
 def _build(registry: Registry, kind: str, spec: ComponentSpec, where: str, extra: dict[str, Any] | None = None) -> Any:

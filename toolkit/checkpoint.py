@@ -15,7 +15,7 @@ from toolkit.errors import ToolkitError
 from toolkit.rundir import CHECKPOINT_FILE, RECIPE_FILE, write_atomic
 
 
-RESUMABLE_CHANGES = ("run.epochs", "run.output", "run.threads", "run.eval_batch_size", "evaluators")
+RESUMABLE_CHANGES = ("run.epochs", "run.output", "run.threads", "run.eval_batch_size", "run.tensorboard", "evaluators")
 """Recipe keys that may differ between a run and its resumption: none of them changes what training computes."""
 
 

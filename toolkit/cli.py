@@ -139,5 +139,17 @@ def list_components(kind: str | None, as_json: bool) -> None:
                 click.echo(f"      {p.name}: {p.type_name} {default}{doc}")
 
 
+
+
+def _add_model_commands() -> None:
+    from toolkit.cli_model import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_model_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -88,3 +88,29 @@ def _to_mode(image: Any, mode: str) -> Any:
 def image_files(folder: str | Path) -> list[Path]:
     """Image files directly inside ``folder``, sorted by name."""
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def gather_images(paths: list[str | Path]) -> list[tuple[Path, str | None]]:
+    """Image files named by ``paths`` (files, or folders of images) with a class name where one is implied.
+
+    A file stands for itself; its class is unknown (``None``). A folder gives the images directly inside it
+    (class unknown) and those of its sub-folders, one class per sub-folder (``folder/cat/1.png`` is class ``cat``),
+    the layout of face datasets such as AT&T's ``sN/`` folders.
+    """
+    found: list[tuple[Path, str | None]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            found.append((path, None))
+        elif path.is_dir():
+            inside = [(p, None) for p in image_files(path)]
+            inside += [(p, d.name) for d in sorted(d for d in path.iterdir() if d.is_dir()) for p in image_files(d)]
+            if not inside:
+                raise ToolkitError(
+                    f"The folder {str(path)!r} holds no image files ({', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES[:6])}, "
+                    "...), neither directly nor in one sub-folder per class. Give a folder of images or image files."
+                )
+            found.extend(inside)
+        else:
+            raise ToolkitError(f"The image or folder {str(path)!r} does not exist. Check the path.")
+    return found

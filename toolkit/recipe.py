@@ -40,6 +40,8 @@ class RunSettings(pydantic.BaseModel):
     max_bad_steps: int = pydantic.Field(20, ge=0)
     """Training stops once more steps than this had a non-finite loss."""
     eval_batch_size: int = pydantic.Field(1024, ge=1)
+    tensorboard: bool = False
+    """Log losses and metrics for TensorBoard into ``<run folder>/tensorboard`` (needs the ``tensorboard`` package)."""
 
 
 SECTIONS = ("run", "dataset", "sampler", "encoder", "loss", "miner", "optimizer", "scheduler", "evaluators")

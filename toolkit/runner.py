@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import shlex
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,13 +15,17 @@ import torch
 
 from toolkit import checkpoint, rng, rundir
 from toolkit.build import Components, build_components, make_optimizer, make_scheduler
+from toolkit.calibration import calibrate_run, held_out_split
 from toolkit.errors import RunInterrupted, ToolkitError
 from toolkit.evaluation import make_context, run_evaluators
 from toolkit.interrupt import GracefulStop
 from toolkit.plots import loss_curve
 from toolkit.recipe import Recipe, load_recipe
+from toolkit.report import write_figures, write_report
 from toolkit.registry import Registry
+from toolkit.tensorboard import TensorBoardLog, tensorboard_log
 from toolkit.training import EpochProgress, EpochRecord, StopRequested, TrainState, run_training
+from toolkit.transform import ImageTransform
 
 log = logging.getLogger("toolkit")
 
@@ -55,16 +61,17 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
     point = SavePoint.of(saved)
     handler = _log_to(run_dir / rundir.LOG_FILE)
     try:
-        with GracefulStop() as stop:
+        with GracefulStop() as stop, tensorboard_log(run_dir, recipe.run.tensorboard) as board:
             return _train_evaluate_write(recipe, components, run_dir, device, saved=saved, point=point, stop=stop,
-                                         progress=progress)
+                                         progress=progress, board=board)
     except BaseException as exc:
         _close_log(handler)
         interrupted = isinstance(exc, (StopRequested, KeyboardInterrupt))
         if point.epoch is None and resume is None:
             rundir.discard_run_dir(run_dir, created)
         else:
-            _write_status(run_dir, "interrupted" if interrupted else "failed")
+            _write_status(run_dir, "interrupted" if interrupted else "failed", recipe.stem)
+            _report_quietly(run_dir)
         again = _resume_command(recipe_path, overrides, run_dir)
         if interrupted:
             raise RunInterrupted(_interrupted_message(point, run_dir, again)) from None
@@ -110,9 +117,11 @@ def _resume_command(recipe_path: str | Path, overrides: tuple[str, ...], run_dir
 
 
 def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path, device: torch.device, *,
-                          saved: dict[str, Any] | None, point: SavePoint, stop: GracefulStop, progress: bool) -> RunResult:
+                          saved: dict[str, Any] | None, point: SavePoint, stop: GracefulStop, progress: bool,
+                          board: TensorBoardLog | None) -> RunResult:
     started = time.perf_counter()
     train_images = components.dataset.split("train")
+    transform = ImageTransform.of(train_images)
     if device.type != "cpu":
         train_images = type(train_images)(train_images.images.to(device), train_images.labels, train_images.mean,
                                           train_images.std, train_images.class_names)
@@ -136,7 +145,8 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         log.info("resuming %s from epoch %d%s", run_dir, start_epoch, f" step {partial.step}" if partial else "")
     else:
         rundir.write_recipe(run_dir / rundir.RECIPE_FILE, recipe.data)
-    _write_status(run_dir, "running")
+    rundir.write_json(run_dir / rundir.TRANSFORM_FILE, transform.as_dict())  # how images given later must be read
+    _write_status(run_dir, "running", recipe.stem)
 
     def new_context():  # embeddings change as training goes on: each look gets a fresh cache
         return make_context(components.dataset, components.encoder, device, run_dir, recipe.run.seed,
@@ -151,6 +161,8 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         checkpoint.save(run_dir / rundir.CHECKPOINT_FILE,
                         {**state.state_dict(), "epoch": record.epoch, "recipe_fingerprint": fingerprint})
         point.epoch, point.step = record.epoch, 0
+        if board:
+            board.epoch(record)
         if watchers:
             before = rng.get_state()  # watchers must not change what a resumed run would draw next
             context = new_context()
@@ -179,7 +191,11 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
     train_seconds = sum(r.seconds for r in state.history)
 
     log.info("evaluating with %s", ", ".join(n for n, _ in components.evaluators) or "no evaluators")
-    evaluation = run_evaluators(components.evaluators, new_context())
+    context = new_context()
+    evaluation = run_evaluators(components.evaluators, context)
+    held_out = held_out_split(components.dataset.split_names)  # a validation split if there is one, else test
+    calibrate_run(context, run_dir, recipe.stem, split=held_out)  # the same/different threshold `toolkit compare` uses
+    write_figures(context, run_dir, recipe.stem, query_split=held_out)
 
     metrics = {
         "recipe": recipe.stem,
@@ -191,8 +207,11 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
     }
     rundir.write_json(run_dir / rundir.METRICS_FILE, metrics)
     checkpoint.save(run_dir / rundir.ENCODER_FILE, {"encoder": components.encoder.state_dict()})
-    loss_curve([r.epoch for r in state.history], [r.loss for r in state.history], run_dir / "loss_curve.png", recipe.stem)
-    _write_status(run_dir, "finished")
+    loss_curve([r.epoch for r in state.history], [r.loss for r in state.history], run_dir / rundir.LOSS_PLOT, recipe.stem)
+    if board:
+        board.metrics(evaluation, state.history[-1].epoch if state.history else 0)
+    _write_status(run_dir, "finished", recipe.stem)
+    write_report(run_dir)
     log.info("run folder: %s", run_dir)
     return RunResult(run_dir, metrics)
 
@@ -231,11 +250,21 @@ def _run_dir_path(recipe: Recipe, output: str | None, resume: str | None) -> Pat
     return Path(chosen) if chosen else rundir.default_run_dir(recipe.stem)
 
 
-def _write_status(run_dir: Path, status: str) -> None:
+def _write_status(run_dir: Path, status: str, recipe: str) -> None:
     try:
-        rundir.write_json(run_dir / rundir.STATUS_FILE, {"status": status, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        rundir.write_json(run_dir / rundir.STATUS_FILE,
+                          {"status": status, "recipe": recipe, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                           "pid": os.getpid(), "host": socket.gethostname()})
     except OSError:
         pass
+
+
+def _report_quietly(run_dir: Path) -> None:
+    """A kept run folder of a stopped run gets its report too; a problem with it must not hide why the run stopped."""
+    try:
+        write_report(run_dir)
+    except Exception:  # noqa: BLE001
+        log.warning("could not write %s", run_dir / rundir.REPORT_FILE, exc_info=True)
 
 
 def _close_log(handler: logging.Handler) -> None:
