@@ -41,16 +41,20 @@ ROLE = re.compile(r":(?:class|meth|func|mod|data|attr|exc|obj):`~?([^`]+)`")
 
 # Text helpers ---------------------------------------------------------------------------------------
 
-def prose(text: str) -> str:
-    """Plain text (help, docstrings) safe in Markdown: ``<`` outside code spans is not taken for HTML."""
-    parts = re.split(r"(`+[^`]*`+)", str(text))
-    return "".join(part if part.startswith("`") else part.replace("<", "&lt;") for part in parts)
+def prose(text: str, *, in_table: bool = False) -> str:
+    """Plain text (help, docstrings) safe in Markdown: outside code spans, ``<`` is not taken for HTML and,
+    in a table, ``|`` does not end the cell (inside code spans the table parser ignores pipes)."""
+    def escape(part: str) -> str:
+        part = part.replace("<", "&lt;")
+        return part.replace("|", "\\|") if in_table else part
+
+    return "".join(part if part.startswith("`") else escape(part) for part in re.split(r"(`+[^`]*`+)", str(text)))
 
 
-def cell(text: str, *, code: bool = False) -> str:
-    """Text safe inside a Markdown table cell (``code``: it goes between backticks)."""
+def cell(text: Any, *, code: bool = False) -> str:
+    """Text for one Markdown table cell; ``code``: it goes between backticks as it is."""
     text = " ".join(str(text).split())
-    return (text if code else prose(text)).replace("|", "\\|")
+    return text if code else prose(text, in_table=True)
 
 
 def plain_roles(text: str) -> str:
@@ -108,7 +112,7 @@ def component_reference(registry: Any) -> str:
         "page: the built-in plugins and any installed third-party plugin. It is generated from the live registry "
         "(the same one `toolkit list` prints), so parameters, types and defaults are exactly what recipes are "
         "checked against. Optimizers and schedulers are the classes of `torch.optim` and "
-        "`torch.optim.lr_scheduler` (see [the recipe format](../recipes.md#optimizer-and-scheduler)).",
+        "`torch.optim.lr_scheduler` (see [the recipe format](../recipe-format.md#optimizer-and-scheduler)).",
         "",
     ]
     failures = registry.loaded.failures
@@ -427,7 +431,19 @@ def on_files(files: Any, config: Any) -> Any:
         if existing is not None:
             files.remove(existing)
         files.append(File.generated(config, uri, content=content))
+    _refuse_clashing_urls(files)
     return files
+
+
+def _refuse_clashing_urls(files: Any) -> None:
+    """Two pages built to one URL (``recipes.md`` and ``recipes/index.md``) would silently overwrite each other."""
+    from mkdocs.exceptions import PluginError
+
+    seen: dict[str, str] = {}
+    for file in files.documentation_pages():
+        if file.dest_uri in seen:
+            raise PluginError(f"{file.src_uri} and {seen[file.dest_uri]} would both be built to {file.dest_uri}; rename one.")
+        seen[file.dest_uri] = file.src_uri
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
