@@ -61,6 +61,7 @@ def test_a_parameter_carries_its_type_default_and_description(validator):
     ("optimizer", "name", "Adamm", "'Adamm' is not one of"),
     ("optimizer", "momentum", 0.9, "'momentum' was unexpected"),  # Adam has no momentum
     ("run", "epochs", 0, "0 is less than the minimum of 1"),
+    ("loss", "optimizer", {"name": "SGD", "lrr": 0.1}, "'lrr' was unexpected"),
     ("dataset", "limit", "all", "'all' is not of type 'integer'"),
 ])
 def test_a_bad_recipe_fails_validation_at_the_bad_key(validator, section, key, value, complaint):
@@ -68,6 +69,14 @@ def test_a_bad_recipe_fails_validation_at_the_bad_key(validator, section, key, v
     recipe[section][key] = value
     errors = _errors(validator, recipe)
     assert any(complaint in e for e in errors), errors
+
+
+def test_a_scheduler_is_checked_against_its_torch_class(validator):
+    recipe = tomllib.loads((REPO / "recipes" / "quickstart.toml").read_text())
+    recipe["scheduler"] = {"name": "StepLR", "step_size": 5, "gamma": 0.5}
+    assert _errors(validator, recipe) == []
+    recipe["scheduler"]["step_size"] = "five"
+    assert any("'five' is not of type 'integer'" in e for e in _errors(validator, recipe))
 
 
 def test_a_recipe_without_a_required_section_or_with_an_unknown_one_fails(validator):

@@ -44,7 +44,9 @@ def recipe_schema(registry: Registry | None = None) -> dict[str, Any]:
         choices = {name: (cls, f"torch {what} {cls.__module__}.{name}") for name, cls in sorted(classes.items())}
         return _component_section(f"torch {what}", choices, defs, exclude=(first,))
 
-    optimizer = torch_section("optimizer", optimizer_classes(), "params")
+    defs["optimizer"] = torch_section("optimizer", optimizer_classes(), "params")
+    defs["scheduler"] = torch_section("learning-rate scheduler", scheduler_classes(), "optimizer")
+    optimizer = {"$ref": "#/$defs/optimizer"}
     limit = {"limit": {"type": "integer", "minimum": 1,
                        "description": "Keep only the first `limit` items of every split (quick runs)."}}
     loss_extra = {"optimizer": {**optimizer, "description": "An optimizer of its own for the loss's parameters (class centers, proxies)."}}
@@ -66,13 +68,12 @@ def recipe_schema(registry: Registry | None = None) -> dict[str, Any]:
             "loss": section("losses", extra=loss_extra, exclude=("miner",)),
             "miner": section("miners"),
             "optimizer": optimizer,
-            "scheduler": torch_section("learning-rate scheduler", scheduler_classes(), "optimizer"),
+            "scheduler": {"$ref": "#/$defs/scheduler"},
             "evaluators": {"type": "array", "description": "One [[evaluators]] table per evaluator, run after training.",
                            "items": section("evaluators")},
         },
     }
-    if defs:
-        schema["$defs"] = defs
+    schema["$defs"] = defs
     return schema
 
 
