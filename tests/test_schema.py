@@ -86,3 +86,9 @@ def test_a_recipe_without_a_required_section_or_with_an_unknown_one_fails(valida
     errors = _errors(validator, recipe)
     assert any("'sampler' is a required property" in e for e in errors)
     assert any("'evaluator' was unexpected" in e for e in errors)
+
+
+def test_run_keys_carry_the_docstrings_written_under_them(validator):
+    run = validator.schema["properties"]["run"]["properties"]
+    assert "same seed gives the same CPU run" in run["seed"]["description"]
+    assert run["epochs"]["minimum"] == 1 and run["epochs"]["default"] == 10

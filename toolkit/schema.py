@@ -8,6 +8,8 @@ classes of ``torch.optim`` and ``torch.optim.lr_scheduler``, as in :mod:`toolkit
 
 from __future__ import annotations
 
+import ast
+import inspect
 import warnings
 from typing import Any, Callable
 
@@ -27,6 +29,21 @@ class _LenientSchema(GenerateJsonSchema):
 
     def handle_invalid_for_json_schema(self, schema: core_schema.CoreSchema, error_info: str) -> JsonSchemaValue:
         return {}
+
+
+def field_docs(model: type[pydantic.BaseModel]) -> dict[str, str]:
+    """The docstrings written under a model's fields (``x: int = 0`` then ``\"\"\"What x is.\"\"\"``)."""
+    try:
+        tree = ast.parse(inspect.getsource(model))
+    except (OSError, TypeError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs = {}
+    for node, following in zip(body, body[1:]):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str)):
+            docs[node.target.id] = inspect.cleandoc(following.value.value)
+    return docs
 
 
 def recipe_schema(registry: Registry | None = None) -> dict[str, Any]:
@@ -53,6 +70,9 @@ def recipe_schema(registry: Registry | None = None) -> dict[str, Any]:
     run = RunSettings.model_json_schema(schema_generator=_LenientSchema)
     run.pop("title", None)
     run["description"] = (RunSettings.__doc__ or "").strip()
+    for key, doc in field_docs(RunSettings).items():
+        run["properties"][key].pop("title", None)
+        run["properties"][key]["description"] = doc
     schema: dict[str, Any] = {
         "$schema": SCHEMA_DIALECT,
         "title": "toolkit recipe",

@@ -16,7 +16,6 @@ commands) and ``<!-- generated: run-settings -->`` (the ``[run]`` keys with type
 
 from __future__ import annotations
 
-import ast
 import inspect
 import json
 import re
@@ -359,13 +358,9 @@ def readme_commands() -> str:
 def run_settings_table() -> str:
     """The ``[run]`` keys: type, default and the attribute docstring written under each field."""
     from toolkit import recipe
+    from toolkit.schema import field_docs
 
-    docs: dict[str, str] = {}
-    tree = ast.parse(Path(recipe.__file__).read_text(encoding="utf-8"))
-    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "RunSettings")
-    for node, following in zip(cls.body, cls.body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
-            docs[node.target.id] = str(following.value.value)
+    docs = field_docs(recipe.RunSettings)
     lines = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
     for name, field in recipe.RunSettings.model_fields.items():
         limits = "".join(f", ≥ {m.ge}" for m in field.metadata if getattr(m, "ge", None) is not None)

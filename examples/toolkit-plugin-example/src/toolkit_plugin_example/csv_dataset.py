@@ -31,7 +31,7 @@ def read_pixel_csv(path: Path, *, height: int, width: int, label_column: str = "
             f"{height * width}. Set height and width to the size of the images in this file."
         )
     try:
-        table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+        table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int32, ndmin=2)
     except ValueError as exc:
         raise ToolkitError(f"{path}: not a table of integers ({exc}). Every row must hold a label and "
                            f"{height * width} pixel values separated by commas.") from None
