@@ -20,11 +20,12 @@ import inspect
 import json
 import re
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import click
+
+from toolkit.registry import SINGULAR
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = REPO / "recipes"
@@ -33,8 +34,6 @@ KIND_TITLES = {"datasets": "Datasets", "encoders": "Encoders", "losses": "Losses
                "miners": "Miners", "evaluators": "Evaluators"}
 SECTION_OF_KIND = {"datasets": "dataset", "encoders": "encoder", "losses": "loss", "samplers": "sampler",
                    "miners": "miner", "evaluators": "evaluators"}
-SINGULAR = {"datasets": "dataset", "encoders": "encoder", "losses": "loss", "samplers": "sampler",
-            "miners": "miner", "evaluators": "evaluator"}
 ROLE = re.compile(r":(?:class|meth|func|mod|data|attr|exc|obj):`~?([^`]+)`")
 
 
