@@ -139,6 +139,32 @@ def list_components(kind: str | None, as_json: bool) -> None:
                 click.echo(f"      {p.name}: {p.type_name} {default}{doc}")
 
 
+@main.command()
+@click.option("--indent", default=2, show_default=True, help="Indentation of the JSON.")
+def schema(indent: int) -> None:
+    """Print a JSON Schema of the recipe format for the installed components.
+
+    Save it (`toolkit schema > recipe.schema.json`) and point a TOML language server at it, for example with a
+    `#:schema ./recipe.schema.json` first line in a recipe, so an editor completes and checks recipes.
+    """
+    from toolkit.schema import recipe_schema
+
+    click.echo(json.dumps(recipe_schema(), indent=indent))
+
+
+@main.command(name="new-plugin")
+@click.argument("name")
+@click.option("--dir", "target", default=None, metavar="DIR", help="Folder to create (default: ./NAME); must not hold files.")
+def new_plugin(name: str, target: str | None) -> None:
+    """Write a new plugin package NAME: pyproject with the entry point, one stub component of each kind, a test."""
+    from toolkit.scaffold import new_plugin as write_plugin
+
+    written = write_plugin(name, target)
+    folder = written[0].parent
+    click.echo(f"Wrote plugin {name} in {folder}:")
+    for path in written:
+        click.echo(f"  {path.relative_to(folder)}")
+    click.echo(f"Next: pip install -e {folder}, then `toolkit plugins` lists it; the stubs say which file to edit.")
 
 
 def _add_model_commands() -> None:

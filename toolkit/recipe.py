@@ -29,6 +29,7 @@ class RunSettings(pydantic.BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """``auto`` takes a CUDA GPU when there is one."""
     epochs: int = pydantic.Field(10, ge=1)
+    """Passes over the training split (each epoch draws fresh pairs or triplets)."""
     output: str | None = None
     """Run folder. Default: ``runs/<recipe name>-<date>-<time>`` in the current directory."""
     threads: int | None = pydantic.Field(None, ge=1)
@@ -40,6 +41,7 @@ class RunSettings(pydantic.BaseModel):
     max_bad_steps: int = pydantic.Field(20, ge=0)
     """Training stops once more steps than this had a non-finite loss."""
     eval_batch_size: int = pydantic.Field(1024, ge=1)
+    """Images embedded at once during evaluation (bounds memory, not results)."""
     tensorboard: bool = False
     """Log losses and metrics for TensorBoard into ``<run folder>/tensorboard`` (needs the ``tensorboard`` package)."""
 
