@@ -104,8 +104,9 @@ def test_the_cli_reference_lists_every_command_and_option(pages):
     commands = list(_commands(main))
     assert {"toolkit run", "toolkit validate", "toolkit schema", "toolkit new-plugin"} <= {c for c, _ in commands}
     for full, command in commands:
-        assert f"`{full}`" in page
-        section = page.split(f"`{full}`", 1)[1].split("\n## ")[0]
+        heading = f"## `{full}`"
+        assert heading in page, full
+        section = page.split(heading, 1)[1].split("\n## ")[0]
         for option in command.params:
             if isinstance(option, click.Option):
                 assert f"`{option.opts[0]}`" in section, (full, option.opts)
