@@ -42,17 +42,19 @@ def class_folders(folder: Path, key: str) -> list[Path]:
     return classes
 
 
-def read_classes(classes: list[Path], reader: ImageReader, size_key: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every image of the class folders as one uint8 tensor ``(N, C, H, W)``, and the class index of each."""
+def read_classes(classes: list[Path], reader: ImageReader, like: torch.Size | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every image of the class folders as one uint8 tensor ``(N, C, H, W)``, and the class index of each.
+
+    All images must share one shape (``like``, when given: that of the images read before)."""
     images, labels = [], []
     for label, folder in enumerate(classes):
         for path in image_files(folder):
             image, _ = reader.read(path)
-            if images and image.shape != images[0].shape:
+            like = like or image.shape
+            if image.shape != like:
                 raise ToolkitError(
                     f"The image {str(path)!r} is {image.shape[2]}x{image.shape[1]} but the first image read was "
-                    f"{images[0].shape[2]}x{images[0].shape[1]}. Set {size_key} = [height, width] to resize every image "
-                    "to one size."
+                    f"{like[2]}x{like[1]}. Set dataset.size = [height, width] to resize every image to one size."
                 )
             images.append(image)
             labels.append(label)
@@ -107,14 +109,16 @@ def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | N
         train_classes = class_folders(train_root, "dataset.train_dir" if train_dir else "dataset.folder")
         if test_dir is not None:
             test_classes = class_folders(root / test_dir, "dataset.test_dir")
+            like = None
             for split, classes in (("train", train_classes), ("test", test_classes)):
-                cache[split] = make(*read_classes(classes, reader, "dataset.size"), [c.name for c in classes])
+                cache[split] = make(*read_classes(classes, reader, like), [c.name for c in classes])
+                like = cache[split].images.shape[1:]
             return cache
         generator = torch.Generator().manual_seed(seed)
         if split_by == "identity":
             cache.update(_split_identities(train_classes, train_root, test_fraction, generator, reader, make))
         else:
-            images, labels = read_classes(train_classes, reader, "dataset.size")
+            images, labels = read_classes(train_classes, reader)
             cache.update(_split_images(images, labels, train_classes, train_root, test_fraction, generator, make))
         return cache
 
@@ -130,10 +134,14 @@ def _split_identities(classes, where, fraction, generator, reader, make) -> dict
         )
     held = min(max(2, round(fraction * len(classes))), len(classes) - 2)
     order = torch.randperm(len(classes), generator=generator)
-    test = sorted(order[:held].tolist())
-    train = sorted(order[held:].tolist())
-    return {split: make(*read_classes([classes[i] for i in chosen], reader, "dataset.size"), [classes[i].name for i in chosen])
-            for split, chosen in (("train", train), ("test", test))}
+    images, labels = read_classes(classes, reader)
+    splits = {}
+    for split, chosen in (("train", sorted(order[held:].tolist())), ("test", sorted(order[:held].tolist()))):
+        renumber = torch.full((len(classes),), -1, dtype=torch.long)
+        renumber[chosen] = torch.arange(len(chosen))
+        keep = renumber[labels] >= 0
+        splits[split] = make(images[keep], renumber[labels[keep]], [classes[i].name for i in chosen])
+    return splits
 
 
 def _split_images(images, labels, classes, where, fraction, generator, make) -> dict[str, ImageSet]:
