@@ -11,9 +11,11 @@ def _convs(c_in: int, c_out: int) -> list[nn.Module]:
 
 
 class CenterCNN(nn.Module):
-    """Six 5x5 convs with padding 2, each followed by PReLU: 1→32→32, pool, →64→64, pool, →128→128, pool;
-    then Linear(128·3·3 → feature_dim) → PReLU. The output is the (2-D by default) feature that the
-    center loss pulls towards its class center; the classifier head belongs to the loss (``softmax_center``).
+    """The center-loss article's CNN: six 5x5 convs with PReLU, then Linear(128·3·3 → feature_dim) → PReLU.
+
+    Convs with padding 2, each followed by PReLU: 1→32→32, pool, →64→64, pool, →128→128, pool. The output
+    is the (2-D by default) feature that the center loss pulls towards its class center; the classifier
+    head belongs to the loss (``softmax_center``).
 
     Args:
         feature_dim: size of the feature (2 in the article, so it can be plotted directly).

@@ -10,7 +10,9 @@ def _block(c_in: int, c_out: int) -> list[nn.Module]:
 
 
 class FaceCNN(nn.Module):
-    """Three blocks ReflectionPad(1) → Conv 3x3 → ReLU → BatchNorm (channels in→4→8→8, size kept), then
+    """The face-verification article's CNN: three reflection-padded 3x3 conv blocks, then three linear layers.
+
+    Blocks ReflectionPad(1) → Conv 3x3 → ReLU → BatchNorm with channels in→4→8→8 (the size is kept), then
     Linear(8·H·W, hidden) → ReLU → Linear(hidden, hidden) → ReLU → Linear(hidden, embedding_dim).
 
     Args:
