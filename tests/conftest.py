@@ -131,3 +131,31 @@ def write_split_images(run_dir: Path, split: str, indices, folder: Path, *, by_c
         Image.fromarray(images.images[i, 0].numpy(), "L").save(path)
         paths.append(path)
     return paths
+
+
+def write_faces(root: Path, people: int, images_each: int, size: tuple[int, int] = (28, 24), suffix: str = ".pgm") -> Path:
+    """A folder of ``people`` sub-folders ``s1..sN`` of grey images (width x height ``size``); person p's
+    images are a bright square at a place of its own on noise, so identities are easy to tell apart."""
+    from PIL import Image
+
+    rng = np.random.default_rng(len(str(root)))
+    width, height = size
+    for p in range(people):
+        folder = root / f"s{p + 1}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for k in range(images_each):
+            pixels = rng.integers(0, 60, (height, width)).astype(np.uint8)
+            top, left = (p * 5) % (height - 6), (p * 7) % (width - 6)
+            pixels[top:top + 6, left:left + 6] = 250
+            Image.fromarray(pixels, "L").save(folder / f"{k + 1}{suffix}")
+    return root
+
+
+@pytest.fixture
+def tiny_faces(tmp_path) -> Path:
+    """An AT&T-like layout: ``faces/training`` with 5 people and ``faces/testing`` with 3 others, 4 images each,
+    92x112 like the real faces."""
+    root = tmp_path / "faces"
+    write_faces(root / "training", 5, 4, size=(92, 112))
+    write_faces(root / "testing", 3, 4, size=(92, 112))
+    return root

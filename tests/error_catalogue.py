@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from click.testing import CliRunner
 
-from tests.conftest import QUICK_RECIPE, write_idx
+from tests.conftest import QUICK_RECIPE, write_faces, write_idx
 from tests.fake_plugins import installed, write_distribution
 from toolkit.cli import main
 
@@ -62,6 +62,15 @@ class Workspace:
     def mnist_recipe(self, data_root: Path) -> Path:
         text = QUICK_RECIPE.replace('name = "digits"', f'name = "mnist"\ndata_dir = "{data_root}"')
         return self.recipe(text.replace("in_features = 64", "in_features = 784"))
+
+    def faces(self, people: int = 4, images_each: int = 3) -> Path:
+        """A folder ``faces/`` of ``people`` class sub-folders ``s1..`` holding 8x8 grey PGM images."""
+        return write_faces(self.root / "faces", people, images_each, size=(8, 8))
+
+    def faces_recipe(self, folder: Path) -> Path:
+        """The quick recipe on an image folder (8x8 images, so the 64-input MLP still fits)."""
+        dataset = f'name = "image_folder"\nfolder = "{folder}"\nsplit_by = "image"\ntest_fraction = 0.34'
+        return self.recipe(QUICK_RECIPE.replace('name = "digits"', dataset))
 
     def plugin(self, distribution: str, source: str) -> str:
         """Install a throw-away plugin distribution (see tests/fake_plugins.py); returns its plugin name."""
@@ -164,6 +173,39 @@ def _class_of_one(ws: Workspace) -> list[str]:
     labels = np.arange(200) % 9
     labels[7] = 9  # class 9 gets a single image
     return ws.run(recipe=ws.mnist_recipe(ws.mnist(train_labels=labels)))
+
+
+def _folder_one_class(ws: Workspace) -> list[str]:
+    return ws.run(recipe=ws.faces_recipe(ws.faces(people=1)))
+
+
+def _folder_class_of_one(ws: Workspace) -> list[str]:
+    folder = ws.faces()
+    for extra in sorted((folder / "s2").iterdir())[1:]:
+        extra.unlink()
+    return ws.run(recipe=ws.faces_recipe(folder))
+
+
+def _folder_class_without_images(ws: Workspace) -> list[str]:
+    folder = ws.faces()
+    (folder / "s5").mkdir()
+    (folder / "s5" / "notes.txt").write_text("photos to come\n")
+    return ws.run(recipe=ws.faces_recipe(folder))
+
+
+def _folder_unreadable_image(ws: Workspace) -> list[str]:
+    folder = ws.faces()
+    (folder / "s1" / "3.pgm").write_bytes(b"P5 not really a picture")
+    return ws.run(recipe=ws.faces_recipe(folder))
+
+
+def _folder_mixed_sizes(ws: Workspace) -> list[str]:
+    folder = ws.faces()
+    write_faces(folder / "s9", 1, 2, size=(12, 10))
+    for image in (folder / "s9" / "s1").iterdir():
+        image.rename(folder / "s9" / image.name)
+    (folder / "s9" / "s1").rmdir()
+    return ws.run(recipe=ws.faces_recipe(folder))
 
 
 class _Evil:
@@ -444,6 +486,19 @@ CASES: list[Case] = [
          _balanced_too_many_classes, ("sampler.classes_per_batch = 12", "only 10 classes", "at most 10"),
          note="checked with a minimal in-test sampler built on the shared LabelTable; the built-in class-balanced "
               "sampler comes from another issue"),
+    Case("folder-missing", "image folder that does not exist",
+         lambda ws: ws.run(recipe=ws.faces_recipe(ws.root / "nowhere")),
+         ("{root}/nowhere", "dataset.folder", "does not exist", "one sub-folder per class")),
+    Case("folder-one-class", "image folder with a single class sub-folder",
+         _folder_one_class, ("{root}/faces", "1 class sub-folder(s) ('s1')", "at least two classes")),
+    Case("folder-class-of-one", "class folder holding a single image",
+         _folder_class_of_one, ("{root}/faces/s2", "a single image", "at least two images", "Add images")),
+    Case("folder-class-without-images", "class folder holding no image files",
+         _folder_class_without_images, ("{root}/faces/s5", "no image files", "png, jpg", "remove it")),
+    Case("folder-unreadable-image", "image file in the folder that cannot be read",
+         _folder_unreadable_image, ("{root}/faces/s1/3.pgm", "Cannot read the image", "Replace it")),
+    Case("folder-mixed-sizes", "images of different sizes and no dataset.size",
+         _folder_mixed_sizes, ("{root}/faces/s9", "12x10", "8x8", "dataset.size = [height, width]")),
     # Plugins
     Case("plugin-import-error", "plugin that raises on import",
          _plugin_import_error, ("loss.name", "'broken-losses.plugin' failed to load", "ImportError",

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
+from toolkit import ToolkitError
+from toolkit_plugins.evaluators.classification import ClassificationEvaluator
 from toolkit_plugins.evaluators.kmeans import cluster, clustering_scores
 from toolkit_plugins.evaluators.knn import retrieval_metrics
+from toolkit_plugins.evaluators.triplet_accuracy import fixed_triplets, triplet_accuracy
+from toolkit_plugins.evaluators.verification import pair_indices, verification_scores
 
 
 def test_knn_precision_recall_and_map_on_a_line():
@@ -59,3 +64,53 @@ def test_kmeans_separates_well_separated_blobs(backend):
     points = rng.normal(scale=0.1, size=(200, 3)) + labels[:, None] * 10
     scores = clustering_scores(labels, cluster(points, 4, seed=0, backend=backend))
     assert scores["accuracy_hungarian"] == 1.0 and scores["nmi"] == pytest.approx(1.0)
+
+
+def test_verification_scores_on_four_points_on_a_line():
+    # points 0, 0.1 (class a) and 1, 3 (class b): same pairs d = 0.1, 2; different pairs d = 0.9, 1, 2.9, 3.
+    # ROC-AUC = P(d_same < d_diff) = (4 + 2) / 8; the best threshold 0.1 gets 1 same + 4 different right (5/6);
+    # at threshold 1 half the different pairs are accepted and half the same pairs rejected: EER 0.5.
+    points = torch.tensor([[0.0], [0.1], [1.0], [3.0]])
+    labels = torch.tensor([0, 0, 1, 1])
+    i, j = pair_indices(4, 100, torch.Generator())
+    distances = torch.linalg.vector_norm(points[i] - points[j], dim=1).numpy()
+    scores = verification_scores(distances, (labels[i] == labels[j]).numpy())
+    assert scores["roc_auc"] == pytest.approx(0.75)
+    assert scores["best_accuracy"] == pytest.approx(5 / 6) and scores["best_threshold"] == pytest.approx(0.1)
+    assert scores["eer"] == pytest.approx(0.5)
+    assert (scores["same_pairs"], scores["different_pairs"]) == (2, 4)
+
+
+def test_verification_of_separated_classes_is_perfect():
+    distances = np.array([0.1, 0.2, 0.9, 1.5, 2.0])
+    scores = verification_scores(distances, np.array([1, 1, 0, 0, 0]))
+    assert scores["roc_auc"] == 1.0 and scores["eer"] == 0.0 and scores["best_accuracy"] == 1.0
+
+
+def test_pair_indices_samples_distinct_pairs_beyond_the_limit():
+    i, j = pair_indices(1000, 5000, torch.Generator().manual_seed(0))
+    assert len(i) == 5000 and bool((i < j).all())
+
+
+def test_fixed_triplets_are_the_same_for_a_seed_and_valid():
+    labels = torch.arange(300) % 7
+    a, b = fixed_triplets(labels, 500, seed=3), fixed_triplets(labels, 500, seed=3)
+    assert torch.equal(a, b) and not torch.equal(a, fixed_triplets(labels, 500, seed=4))
+    assert bool((labels[a[:, 0]] == labels[a[:, 1]]).all() and (labels[a[:, 0]] != labels[a[:, 2]]).all())
+    assert bool((a[:, 0] != a[:, 1]).all())
+
+
+def test_triplet_accuracy_counts_triplets_with_the_positive_closer():
+    embeddings = torch.tensor([[0.0], [1.0], [3.0], [0.5]])
+    triplets = torch.tensor([[0, 1, 2], [0, 2, 3], [1, 3, 2]])  # closer: yes, no (3 vs 0.5), yes
+    assert triplet_accuracy(embeddings, triplets) == pytest.approx(2 / 3)
+
+
+def test_classification_needs_a_loss_with_a_classifier_head(tmp_path):
+    from toolkit.api import EvalContext
+    from toolkit_plugins.losses.triplet import TripletLoss
+
+    context = EvalContext(dataset=None, encoder=None, embed=None, out_dir=tmp_path, seed=0, device=torch.device("cpu"),
+                          loss=TripletLoss())
+    with pytest.raises(ToolkitError, match="classifier head"):
+        ClassificationEvaluator().evaluate(context)

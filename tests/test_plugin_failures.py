@@ -44,7 +44,8 @@ def test_plugins_command_shows_the_failure_in_its_listing(tmp_path):
         result = CliRunner().invoke(main, ["plugins"])
     assert result.exit_code == 0
     assert "needs-licence.plugin" in result.output and "failed to load: RuntimeError" in result.output
-    assert "losses: contrastive, triplet" in result.output
+    losses = next(line for line in result.output.splitlines() if line.strip().startswith("losses:"))
+    assert {"contrastive", "triplet"} <= set(losses.split(":", 1)[1].replace(",", " ").split())  # the built-ins still load
 
 
 def test_a_register_hook_that_raises_is_reported_with_the_plugin_name_and_keeps_none_of_its_components(tmp_path):

@@ -13,13 +13,13 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from toolkit.rundir import write_atomic  # noqa: E402
 
 
-def loss_curve(epochs: list[int], losses: list[float], path: Path, title: str) -> None:
-    """Mean training loss per epoch."""
+def loss_curve(epochs: list[int], losses: list[float], path: Path, title: str, ylabel: str = "mean training loss") -> None:
+    """A loss per epoch (the mean training loss unless ``ylabel`` says otherwise)."""
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(epochs, losses, marker="o")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.set_ylabel("mean training loss")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -1,8 +1,9 @@
-"""Built-in datasets: MNIST, Fashion-MNIST and scikit-learn's digits."""
+"""Built-in datasets: MNIST, Fashion-MNIST, scikit-learn's digits and folders of images."""
 
 from toolkit import hookimpl
 
 from .digits import digits
+from .image_folder import image_folder
 from .mnist import fashion_mnist, mnist
 
 
@@ -11,3 +12,4 @@ def register_datasets(register):
     register("mnist", mnist)
     register("fashion-mnist", fashion_mnist)
     register("digits", digits)
+    register("image_folder", image_folder)

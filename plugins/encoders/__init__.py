@@ -2,6 +2,8 @@
 
 from toolkit import hookimpl
 
+from .center_cnn import CenterCNN
+from .face_cnn import FaceCNN
 from .mlp import MLP
 from .small_cnn import SmallCNN
 
@@ -10,3 +12,5 @@ from .small_cnn import SmallCNN
 def register_encoders(register):
     register("mlp", MLP)
     register("small_cnn", SmallCNN)
+    register("face_cnn", FaceCNN)
+    register("center_cnn", CenterCNN)

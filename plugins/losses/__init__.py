@@ -2,6 +2,7 @@
 
 from toolkit import hookimpl
 
+from .center import SoftmaxCenterLoss
 from .contrastive import ContrastiveLoss
 from .triplet import TripletLoss
 
@@ -10,3 +11,4 @@ from .triplet import TripletLoss
 def register_losses(register):
     register("contrastive", ContrastiveLoss)
     register("triplet", TripletLoss)
+    register("softmax_center", SoftmaxCenterLoss)

@@ -1,0 +1,37 @@
+"""The 2-D-feature CNN of the center-loss MNIST article (LeNet++ of Wen et al.)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def _convs(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, kernel_size=5, padding=2), nn.PReLU(),
+            nn.Conv2d(c_out, c_out, kernel_size=5, padding=2), nn.PReLU(), nn.MaxPool2d(2)]
+
+
+class CenterCNN(nn.Module):
+    """The center-loss article's CNN: six 5x5 convs with PReLU, then Linear(128·3·3 → feature_dim) → PReLU.
+
+    Convs with padding 2, each followed by PReLU: 1→32→32, pool, →64→64, pool, →128→128, pool. The output
+    is the (2-D by default) feature that the center loss pulls towards its class center; the classifier
+    head belongs to the loss (``softmax_center``).
+
+    Args:
+        feature_dim: size of the feature (2 in the article, so it can be plotted directly).
+        in_channels: image channels.
+        image_size: height and width of the (square) input images; 28 gives 3x3 maps after three poolings.
+    """
+
+    def __init__(self, *, feature_dim: int = 2, in_channels: int = 1, image_size: int = 28):
+        super().__init__()
+        if feature_dim < 1 or in_channels < 1:
+            raise ValueError(f"feature_dim and in_channels must be positive, got {feature_dim}, {in_channels}")
+        if image_size < 8:
+            raise ValueError(f"image_size must be at least 8 (three 2x2 poolings), got {image_size}")
+        self.features = nn.Sequential(*_convs(in_channels, 32), *_convs(32, 64), *_convs(64, 128))
+        side = image_size // 2 // 2 // 2
+        self.head = nn.Sequential(nn.Linear(128 * side * side, feature_dim), nn.PReLU())
+
+    def forward(self, x):
+        return self.head(self.features(x).flatten(1))

@@ -1,0 +1,64 @@
+"""A scatter of the 2-D features after every epoch, and an animated GIF of them at the end."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toolkit.api import EvalContext
+from toolkit.plots import scatter_by_class
+from toolkit.rundir import write_atomic
+
+
+def to_2d(embeddings: np.ndarray) -> np.ndarray:
+    """The embeddings when they are 2-D; else their first two principal components (fast enough for every epoch)."""
+    if embeddings.shape[1] == 2:
+        return embeddings
+    if embeddings.shape[1] == 1:
+        return np.hstack([embeddings, np.zeros_like(embeddings)])
+    centred = embeddings - embeddings.mean(axis=0)
+    _, _, components = np.linalg.svd(centred, full_matrices=False)
+    return centred @ components[:2].T
+
+
+class EmbeddingEpochsEvaluator:
+    """A scatter of the features after every epoch (``<folder>/epoch_NNN.png``), and an animated GIF at the end.
+
+    Every frame shows the same sample of the split, one colour per class (principal components above two
+    dimensions), so the clusters can be watched forming.
+
+    Args:
+        split: split to plot.
+        max_points: points per frame (the same random sample every epoch).
+        folder: sub-folder of the run folder for the frames.
+        gif: file name of the animation in the run folder ("" for none).
+        frame_seconds: how long each frame is shown in the animation.
+    """
+
+    def __init__(self, *, split: str = "test", max_points: int = 2000, folder: str = "embedding_epochs",
+                 gif: str = "embedding_epochs.gif", frame_seconds: float = 0.6):
+        if max_points < 10:
+            raise ValueError(f"max_points must be at least 10, got {max_points}")
+        if frame_seconds <= 0:
+            raise ValueError(f"frame_seconds must be greater than 0, got {frame_seconds}")
+        self.split, self.max_points, self.folder, self.gif, self.frame_seconds = split, max_points, folder, gif, frame_seconds
+
+    def on_epoch_end(self, context: EvalContext, epoch: int) -> None:
+        embeddings, labels = context.embed(self.split)
+        keep = np.random.default_rng(context.seed).permutation(len(labels))[: self.max_points]
+        points = to_2d(embeddings.numpy()[keep])
+        names = context.dataset.split(self.split).class_names
+        title = f"epoch {epoch}: {embeddings.shape[1]}-D features, {self.split} split ({len(keep)} points)"
+        scatter_by_class(points, labels.numpy()[keep], context.out_dir / self.folder / f"epoch_{epoch:03d}.png", title, names)
+
+    def evaluate(self, context: EvalContext) -> dict[str, object]:
+        frames = sorted((context.out_dir / self.folder).glob("epoch_*.png"))
+        metrics: dict[str, object] = {"frames": len(frames), "folder": self.folder}
+        if self.gif and frames:
+            from PIL import Image
+
+            images = [Image.open(f).convert("RGB") for f in frames]
+            duration = int(self.frame_seconds * 1000)
+            write_atomic(context.out_dir / self.gif, lambda tmp: images[0].save(
+                tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0))
+            metrics["gif"] = self.gif
+        return metrics

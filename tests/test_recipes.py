@@ -1,0 +1,80 @@
+"""The shipped recipes: each validates, and each runs one short epoch on a small slice of data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import REPO
+from toolkit.cli import main
+from toolkit.runner import run
+
+RECIPES = sorted(p.name for p in (REPO / "recipes").glob("*.toml"))
+MNIST_RECIPES = ["mnist_mlp_siamese.toml", "mnist_triplet.toml", "mnist_center_loss.toml"]
+
+
+def data_overrides(name: str, tiny_mnist, tiny_faces) -> tuple[str, ...]:
+    """Point a recipe at the tiny test data instead of the real data root."""
+    if name == "faces_siamese.toml":
+        return (f'dataset.folder="{tiny_faces}"',)
+    if name == "quickstart.toml":
+        return ()
+    if name == "fashion_siamese.toml":
+        return ('dataset.name="mnist"', f'dataset.data_dir="{tiny_mnist}"')  # same IDX layout and encoder
+    return (f'dataset.data_dir="{tiny_mnist}"',)
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_recipe_validates(name, tiny_mnist, tiny_faces):
+    sets = [arg for o in data_overrides(name, tiny_mnist, tiny_faces) for arg in ("--set", o)]
+    result = CliRunner().invoke(main, ["validate", str(REPO / "recipes" / name), *sets])
+    assert result.exit_code == 0, result.output
+
+
+def test_every_recipe_starts_with_a_description_and_its_command():
+    for name in RECIPES:
+        head = (REPO / "recipes" / name).read_text().split("\n[")[0]
+        assert head.startswith("# ") and f"recipes/{name}" in head, name
+
+
+def _short_run(name, tmp_path, tiny_mnist, tiny_faces, *extra):
+    overrides = (*data_overrides(name, tiny_mnist, tiny_faces), "run.epochs=1", *extra)
+    return run(REPO / "recipes" / name, overrides=overrides, output=str(tmp_path / name), progress=False)
+
+
+def test_mlp_siamese_recipe_runs_an_epoch_and_reports_both_cluster_mappings(tmp_path, tiny_mnist, tiny_faces):
+    # a 2-D embedding is plotted as it is, sparing the test a t-SNE
+    evaluation = _short_run("mnist_mlp_siamese.toml", tmp_path, tiny_mnist, tiny_faces, "encoder.embedding_dim=2").metrics["evaluation"]
+    assert {"accuracy_majority", "accuracy_hungarian"} <= set(evaluation["kmeans"])
+    assert 0.0 <= evaluation["knn"]["precision_at_1"] <= 1.0
+
+
+def test_faces_recipe_verifies_unseen_people_and_draws_pairs(tmp_path, tiny_mnist, tiny_faces):
+    result = _short_run("faces_siamese.toml", tmp_path, tiny_mnist, tiny_faces, "dataset.size=[40, 40]",
+                        "encoder.image_size=[40, 40]")  # a 12,800 → 500 first layer instead of 80,000 → 500
+    verification = result.metrics["evaluation"]["verification"]
+    assert (verification["same_pairs"], verification["different_pairs"]) == (3 * 6, 12 * 11 // 2 - 18)
+    assert 0.0 <= verification["roc_auc"] <= 1.0 and 0.0 <= verification["eer"] <= 1.0
+    assert (result.run_dir / "verification_pairs.png").stat().st_size > 0
+
+
+def test_triplet_recipe_2d_variant_keeps_a_validation_loss_per_epoch(tmp_path, tiny_mnist, tiny_faces):
+    result = _short_run("mnist_triplet.toml", tmp_path, tiny_mnist, tiny_faces, "run.epochs=2", "encoder.embedding_dim=2",
+                        "evaluators.0.count=300")
+    triplets = result.metrics["evaluation"]["triplet_accuracy"]
+    assert triplets["triplets"] == 300 and 0.0 <= triplets["accuracy"] <= 1.0
+    assert [row["epoch"] for row in triplets["per_epoch"]] == [1, 2] and "loss" in triplets["per_epoch"][0]
+    assert json.loads((result.run_dir / "validation.json").read_text()) == triplets["per_epoch"]
+    assert (result.run_dir / "validation_curve.png").is_file()
+
+
+def test_center_loss_recipe_classifies_and_saves_a_scatter_every_epoch(tmp_path, tiny_mnist, tiny_faces):
+    result = _short_run("mnist_center_loss.toml", tmp_path, tiny_mnist, tiny_faces, "run.epochs=2", "dataset.limit=60",
+                        "evaluators.2.max_points=50")
+    evaluation = result.metrics["evaluation"]
+    assert 0.0 <= evaluation["classification"]["accuracy"] <= 1.0 and "f1_weighted" in evaluation["classification"]
+    assert sorted(p.name for p in (result.run_dir / "embedding_epochs").iterdir()) == ["epoch_001.png", "epoch_002.png"]
+    assert evaluation["embedding_epochs"]["frames"] == 2 and (result.run_dir / "embedding_epochs.gif").is_file()
+    assert "precision" in (result.run_dir / "classification_report.txt").read_text()
