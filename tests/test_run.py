@@ -55,3 +55,10 @@ def test_short_real_fashion_mnist_run_beats_chance(shared_data, tmp_path, monkey
                  overrides=("run.epochs=1", "dataset.limit=6000", "evaluators.2.max_points=200"))
     knn = result.metrics["evaluation"]["knn"]
     assert knn["precision_at_1"] > 0.5  # chance is 0.1
+
+
+def test_each_epoch_logs_the_learning_rate_it_trained_with(quick_recipe, tmp_path):
+    result = run(quick_recipe, output=str(tmp_path / "lr"), progress=False,
+                 overrides=('scheduler.name="StepLR"', "scheduler.step_size=1", "scheduler.gamma=0.5",
+                            "optimizer.lr=0.01"))
+    assert [e["lr"] for e in result.metrics["epochs"]] == pytest.approx([0.01, 0.005])

@@ -45,6 +45,8 @@ def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str
 
     if resume and overwrite:
         raise ToolkitError("--resume and --overwrite contradict each other: choose one.")
+    if resume and output:
+        raise ToolkitError(f"--resume continues the run in its own folder ({resume}); --output cannot send it elsewhere. Drop --output.")
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(logging.Formatter("%(message)s"))
     logging.getLogger("toolkit").addHandler(console)

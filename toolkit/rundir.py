@@ -85,6 +85,7 @@ def prepare_run_dir(path: Path, *, overwrite: bool, resume: bool) -> Path:
                 f"The output folder {str(path)!r} already holds files (another run?). "
                 "Pass --overwrite to replace it, --resume to continue the run in it, or choose another folder with --output."
             )
+        _check_replaceable(path)
         shutil.rmtree(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -94,6 +95,27 @@ def prepare_run_dir(path: Path, *, overwrite: bool, resume: bool) -> Path:
     except OSError as exc:
         raise ToolkitError(f"Cannot write into the output folder {str(path)!r}: {exc.strerror or exc}. Choose another with --output.") from None
     return path
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` looks like a folder a run wrote: its recipe plus a status or a checkpoint."""
+    return (path / RECIPE_FILE).is_file() and ((path / STATUS_FILE).is_file() or (path / CHECKPOINT_FILE).is_file())
+
+
+def _check_replaceable(path: Path) -> None:
+    """``--overwrite`` replaces a run folder, never a folder of other files, the current folder or one above it."""
+    resolved, here = path.resolve(), Path.cwd().resolve()
+    if resolved == here or resolved in here.parents:
+        raise ToolkitError(
+            f"--overwrite would delete {str(path)!r}, which is the current folder or one above it. "
+            "Choose a run folder of its own with --output."
+        )
+    if not is_run_dir(path):
+        raise ToolkitError(
+            f"--overwrite replaces only run folders, and {str(path)!r} does not look like one (no {RECIPE_FILE} with "
+            f"{STATUS_FILE} or {CHECKPOINT_FILE}), so its files were left alone. Choose another folder with --output, "
+            "or empty this one yourself."
+        )
 
 
 def first_missing_ancestor(path: Path) -> Path | None:

@@ -143,8 +143,7 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         start_epoch = int(saved["epoch"]) + 1
         partial = EpochProgress(**saved["partial"]) if saved.get("partial") else None
         log.info("resuming %s from epoch %d%s", run_dir, start_epoch, f" step {partial.step}" if partial else "")
-    else:
-        rundir.write_recipe(run_dir / rundir.RECIPE_FILE, recipe.data)
+    rundir.write_recipe(run_dir / rundir.RECIPE_FILE, recipe.data)  # on resume too: epochs or evaluators may have changed
     rundir.write_json(run_dir / rundir.TRANSFORM_FILE, transform.as_dict())  # how images given later must be read
     _write_status(run_dir, "running", recipe.stem)
 

@@ -173,12 +173,12 @@ def train_epoch(
     bar.close()
     seconds = time.perf_counter() - start
     mean = done.total / done.count if done.count else math.nan
+    lr = float(state.optimizers[0].param_groups[0]["lr"])  # the rate this epoch trained with, before the schedulers step
     for scheduler in state.schedulers:
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(mean)
         else:
             scheduler.step()
-    lr = float(state.optimizers[0].param_groups[0]["lr"])
     record = EpochRecord(epoch, mean, round(seconds, 3), round(done.seen / seconds, 1) if seconds else 0.0, done.bad, lr)
     state.history.append(record)
     return record
