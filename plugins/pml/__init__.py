@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from toolkit import hookimpl
 
-from .builders import PREFIX, builder, describe, signature_function
+from .builders import PREFIX, builder, describe, resolve, signature_function
 from .catalogue import PMLParameter, class_parameters, classes
 from .loss import PMLLoss
 
@@ -32,19 +32,14 @@ def loss_factory(name: str):
         batch = kwargs.pop("batch", "labels")
         miner = kwargs.pop("miner", None) if not takes_miner else None
         if miner is not None:
-            miner = _resolve_miner(miner)
+            miner = resolve("miners", miner, "loss.miner")
         return PMLLoss(build(**kwargs, _where="loss"), name=f"{PREFIX}{name}", batch=batch, miner=miner)
 
     return signature_function(f"{PREFIX}{name}", parameters, describe("losses", name, cls, parameters), make)
 
 
-def _resolve_miner(miner: Any) -> Any:
-    from .builders import resolve
-
-    return resolve("miners", miner, "loss.miner")
-
-
 def miner_factory(name: str):
+    """The registry factory of ``pml.<name>``: the PML miner itself, handed to the loss by the core."""
     build = builder("miners", name)
 
     def make(**kwargs: Any) -> Any:

@@ -24,7 +24,6 @@ def signature_function(name: str, parameters: list[PMLParameter], doc: str,
                        body: Callable[..., Any]) -> Callable[..., Any]:
     """A function that calls ``body(**kwargs)`` and shows ``parameters`` as its keyword-only signature."""
 
-    @functools.wraps(body, assigned=(), updated=())
     def factory(**kwargs: Any) -> Any:
         return body(**kwargs)
 
@@ -39,12 +38,12 @@ def signature_function(name: str, parameters: list[PMLParameter], doc: str,
     return factory
 
 
-def describe(family: str, name: str, cls: type, parameters: list[PMLParameter], extra: str = "") -> str:
+def describe(family: str, name: str, cls: type, parameters: list[PMLParameter]) -> str:
     """Docstring of a PML factory: a summary line, then an ``Args:`` section that ``toolkit list`` shows."""
     own = inspect.cleandoc(cls.__dict__.get("__doc__") or "").splitlines()  # the class's own, not nn.Module's
     first = f" {own[0].rstrip('.')}." if own and own[0].strip() else ""
     lines = [f"pytorch-metric-learning {pytorch_metric_learning.__version__} {name}.{first} "
-             f"Reference: {documentation_url(family, name)}{extra}", "", "Args:"]
+             f"Reference: {documentation_url(family, name)}", "", "Args:"]
     lines += [f"    {p.name}: {p.doc or 'see the PML reference.'}" for p in parameters]
     return "\n".join(lines)
 
