@@ -151,3 +151,10 @@ def test_a_miner_with_pair_batches_is_refused(tmp_path):
                                 'name = "pml.ContrastiveLoss"\nbatch = "pairs"\n\n[miner]\nname = "pml.PairMarginMiner"')
     message = _message(text, tmp_path)
     assert "[loss] 'pml.ContrastiveLoss' rejected its parameters" in message and "batch = \"labels\"" in message
+
+
+def test_a_loss_built_for_fewer_classes_than_the_data_has_says_how_many():
+    loss = default_registry().get("losses", "pml.ArcFaceLoss").factory(num_classes=4, embedding_size=8)
+    batch = EmbeddedBatch("labels", torch.randn(6, 1, 8), torch.tensor([[0], [1], [2], [3], [4], [5]]))
+    with pytest.raises(ToolkitError, match=r"loss.num_classes = 4, but the training labels go up to 5.*6 or more"):
+        loss(batch)

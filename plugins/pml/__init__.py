@@ -33,7 +33,8 @@ def loss_factory(name: str):
         miner = kwargs.pop("miner", None) if not takes_miner else None
         if miner is not None:
             miner = resolve("miners", miner, "loss.miner")
-        return PMLLoss(build(**kwargs, _where="loss"), name=f"{PREFIX}{name}", batch=batch, miner=miner)
+        return PMLLoss(build(**kwargs, _where="loss"), name=f"{PREFIX}{name}", batch=batch, miner=miner,
+                       embedding_size=kwargs.get("embedding_size"), num_classes=kwargs.get("num_classes"))
 
     return signature_function(f"{PREFIX}{name}", parameters, describe("losses", name, cls, parameters), make)
 

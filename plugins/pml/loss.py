@@ -20,7 +20,8 @@ class PMLLoss(Loss):
     PML loss sees exactly the pairs the built-in losses would.
     """
 
-    def __init__(self, loss: nn.Module, *, name: str, batch: str = "labels", miner: Any = None):
+    def __init__(self, loss: nn.Module, *, name: str, batch: str = "labels", miner: Any = None,
+                 embedding_size: int | None = None, num_classes: int | None = None):
         super().__init__()
         if batch not in ("labels", "pairs", "triplets"):
             raise ValueError(f"batch must be labels, pairs or triplets, got {batch!r}")
@@ -33,11 +34,13 @@ class PMLLoss(Loss):
             raise ValueError(f"the miner must be callable as miner(embeddings, labels), got {type(miner).__name__}")
         self.batch_kind = batch  # type: ignore[misc]
         self.loss, self.miner, self.name = loss, miner, name
+        self.embedding_size, self.num_classes = embedding_size, num_classes
 
     def forward(self, batch: EmbeddedBatch) -> torch.Tensor:
         size, members, dim = batch.embeddings.shape
         embeddings = batch.embeddings.reshape(size * members, dim)
         labels = batch.labels.reshape(size * members)
+        self._check_sizes(dim, labels)
         indices_tuple = None
         if batch.kind == "labels":
             if self.miner is not None:
@@ -57,6 +60,19 @@ class PMLLoss(Loss):
                 "sampler gives what this loss needs (`toolkit list losses`; class_balanced gives every class the "
                 "same number of images in each batch)."
             ) from None
+
+    def _check_sizes(self, dim: int, labels: torch.Tensor) -> None:
+        """The sizes a loss with per-class weights was built for must fit the encoder and the data."""
+        if self.embedding_size is not None and dim != self.embedding_size:
+            raise ToolkitError(
+                f"loss.embedding_size = {self.embedding_size}, but the encoder gives {dim}-dimensional embeddings. "
+                f"Set embedding_size = {dim} under [loss] (or the encoder's embedding_dim to {self.embedding_size})."
+            )
+        if self.num_classes is not None and len(labels) and int(labels.max()) >= self.num_classes:
+            raise ToolkitError(
+                f"loss.num_classes = {self.num_classes}, but the training labels go up to {int(labels.max())}. Set "
+                f"num_classes under [loss] to the number of classes, {int(labels.max()) + 1} or more."
+            )
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, batch={self.batch_kind!r}"
