@@ -170,7 +170,8 @@ def format_markdown(rows: list[RunRow], metrics: list[str]) -> str:
     """A Markdown table, then the command that reproduces each row."""
     header, cells = table(rows, metrics)
     escape = lambda v: v.replace("|", "\\|")  # noqa: E731
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " if i < 2 else " ---: " for i in range(len(header))) + "|"]
+    text_columns = {"run", "recipe", "device", "article"}
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " if h in text_columns else " ---: " for h in header) + "|"]
     lines += ["| " + " | ".join(escape(v) for v in c) + " |" for c in cells]
     commands = [(r.folder.name, r.command) for r in rows if r.command]
     if commands:
