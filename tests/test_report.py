@@ -45,8 +45,9 @@ def test_a_folder_of_runs_reports_every_run_in_it(tmp_path):
 def test_markdown_goes_between_markers_and_gives_the_reproducing_command(tmp_path):
     recipes = tmp_path / "recipes"
     recipes.mkdir()
-    (recipes / "quick.toml").write_text('[run]\nepochs = 2\n\n[dataset]\nname = "digits"\n')
-    run = _fake_run(tmp_path / "run1", '[run]\nepochs = 5\n\n[dataset]\nname = "digits"\nlimit = 100\n', epochs=5)
+    (recipes / "quick.toml").write_text('[run]\nepochs = 2\n\n[dataset]\nname = "digits"\n\n[encoder]\nhidden = [[8], [4, 4]]\n')
+    run = _fake_run(tmp_path / "run1", '[run]\nepochs = 5\n\n[dataset]\nname = "digits"\nlimit = 100\n\n'
+                                       '[encoder]\nhidden = [[8, 8]]\n', epochs=5)
     page = tmp_path / "results.md"
     page.write_text("# Results\n\nintro\n\n<!-- report:begin -->\nold table\n<!-- report:end -->\n\nafter\n")
     references = tmp_path / "articles.toml"
@@ -56,7 +57,8 @@ def test_markdown_goes_between_markers_and_gives_the_reproducing_command(tmp_pat
     text = page.read_text()
     assert text.startswith("# Results\n\nintro\n") and text.endswith("\n\nafter\n") and "old table" not in text
     assert "| run1 | quick | 5 |" in text and "k-means 94.93 %" in text and "map_at_r" not in text
-    assert f"`toolkit run {recipes / 'quick.toml'} --set run.epochs=5 --set dataset.limit=100`" in text
+    assert (f"`toolkit run {recipes / 'quick.toml'} --set run.epochs=5 --set dataset.limit=100 "
+            "--set 'encoder.hidden=[[8, 8]]'`") in text
 
 
 def test_a_folder_without_runs_is_a_clear_error(tmp_path):

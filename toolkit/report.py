@@ -92,9 +92,9 @@ def reproduce_command(folder: Path, recipe: str, recipes_dir: Path | None) -> st
 def _lacks_keys(shipped: Any, used: Any) -> bool:
     if isinstance(shipped, dict) and isinstance(used, dict):
         return any(k not in used or _lacks_keys(v, used[k]) for k, v in shipped.items())
-    if isinstance(shipped, list) and isinstance(used, list):
+    if isinstance(shipped, list) and isinstance(used, list) and any(isinstance(x, dict) for x in shipped):
         return len(shipped) != len(used) or any(_lacks_keys(a, b) for a, b in zip(shipped, used))
-    return False
+    return False  # a value, or a list of values: --set replaces it whole
 
 
 def _differences(shipped: Any, used: Any, prefix: str = "") -> list[tuple[str, Any]]:
