@@ -322,60 +322,17 @@ def _nan_loss(ws: Workspace) -> list[str]:
     return ws.run('loss.name="always_nan"', recipe=ws.recipe(QUICK_RECIPE.replace("margin = 1.0\n", "")))
 
 
-BALANCED_SAMPLER_PLUGIN = '''
-import torch
-from toolkit import ToolkitError, hookimpl
-from toolkit.api import Batch
-from toolkit_plugins.samplers.label_table import LabelTable
-
-
-class Balanced:
-    """m images of each of n classes per batch (a minimal stand-in for the built-in class-balanced sampler)."""
-    kind = "labels"
-
-    def __init__(self, *, classes_per_batch: int = 4, images_per_class: int = 2):
-        self.classes_per_batch, self.images_per_class = classes_per_batch, images_per_class
-        self.batch_size = classes_per_batch * images_per_class
-
-    def epoch(self, labels, generator):
-        present = len(LabelTable(labels).present)
-        if self.classes_per_batch > present:
-            raise ToolkitError(
-                f"sampler.classes_per_batch = {self.classes_per_batch}, but the training data has only {present} classes. "
-                f"Set classes_per_batch to at most {present}."
-            )
-        order = torch.randperm(len(labels), generator=generator)
-        return [Batch("labels", order[i:i + self.batch_size, None], labels[order[i:i + self.batch_size], None])
-                for i in range(0, len(order), self.batch_size)]
-
-
-class Softmax(torch.nn.Module):
-    """Cross-entropy over a linear head."""
-    batch_kind = "labels"
-
-    def __init__(self):
-        super().__init__()
-        self.head = torch.nn.Linear(8, 10)
-
-    def forward(self, batch):
-        return torch.nn.functional.cross_entropy(self.head(batch.embeddings[:, 0]), batch.labels[:, 0])
-
-
-@hookimpl
-def register_samplers(register):
-    register("balanced_stand_in", Balanced)
-
-
-@hookimpl
-def register_losses(register):
-    register("softmax_stand_in", Softmax)
-'''
+PML_LOSS = 'name = "pml.MultiSimilarityLoss"'
 
 
 def _balanced_too_many_classes(ws: Workspace) -> list[str]:
-    ws.plugin("balanced-stand-in", BALANCED_SAMPLER_PLUGIN)
-    text = QUICK_RECIPE.replace('name = "pairs"\nbatch_size = 64', 'name = "balanced_stand_in"\nclasses_per_batch = 12')
-    return ws.run(recipe=ws.recipe(text.replace('name = "contrastive"\nmargin = 1.0', 'name = "softmax_stand_in"')))
+    text = QUICK_RECIPE.replace('name = "pairs"\nbatch_size = 64', 'name = "class_balanced"\nclasses_per_batch = 12')
+    return ws.run(recipe=ws.recipe(text.replace('name = "contrastive"\nmargin = 1.0', PML_LOSS)))
+
+
+def _pml_recipe(ws: Workspace, loss: str) -> Path:
+    text = QUICK_RECIPE.replace('name = "pairs"\nbatch_size = 64', 'name = "class_balanced"')
+    return ws.recipe(text.replace('name = "contrastive"\nmargin = 1.0', loss))
 
 
 CASES: list[Case] = [
@@ -483,9 +440,23 @@ CASES: list[Case] = [
     Case("class-of-one", "a class with a single image (no positive pair)",
          _class_of_one, ("Classes [9]", "single training image", "at least two images")),
     Case("balanced-too-many-classes", "class-balanced sampler asked for more classes per batch than exist",
-         _balanced_too_many_classes, ("sampler.classes_per_batch = 12", "only 10 classes", "at most 10"),
-         note="checked with a minimal in-test sampler built on the shared LabelTable; the built-in class-balanced "
-              "sampler comes from another issue"),
+         _balanced_too_many_classes, ("sampler.classes_per_batch = 12", "only 10 classes", "at most 10")),
+    # pytorch-metric-learning components
+    Case("pml-parameter-typo", "misspelt parameter of a PML loss",
+         lambda ws: ws.run(recipe=_pml_recipe(ws, PML_LOSS + "\nbeta_ = 40.0")),
+         ("{recipe}", "[loss] 'pml.MultiSimilarityLoss'", "loss.beta_: unknown parameter", "Did you mean 'beta'")),
+    Case("pml-required-missing", "PML loss with weights, without its number of classes",
+         lambda ws: ws.run(recipe=_pml_recipe(ws, 'name = "pml.ArcFaceLoss"\nembedding_size = 8')),
+         ("{recipe}", "[loss] 'pml.ArcFaceLoss'", "loss.num_classes", "required")),
+    Case("pml-embedding-size-mismatch", "PML loss built for another embedding size than the encoder's",
+         lambda ws: ws.run(recipe=_pml_recipe(ws, 'name = "pml.ArcFaceLoss"\nnum_classes = 10\nembedding_size = 64')),
+         ("{recipe}", "while training", "loss.embedding_size = 64", "8-dimensional", "embedding_size = 8")),
+    Case("pml-unknown-distance", "PML distance name with a typo",
+         lambda ws: ws.run(recipe=_pml_recipe(ws, PML_LOSS + '\ndistance = "CosineSimilarty"')),
+         ("{recipe}", "loss.distance: unknown PML distance 'CosineSimilarty'", "Did you mean 'CosineSimilarity'")),
+    Case("pml-miner-without-mining-loss", "miner given to a loss that takes no miner",
+         lambda ws: ws.run(recipe=ws.recipe(QUICK_RECIPE + '\n[miner]\nname = "pml.MultiSimilarityMiner"\n')),
+         ("{recipe}", "[miner]", "'contrastive' takes no miner")),
     Case("folder-missing", "image folder that does not exist",
          lambda ws: ws.run(recipe=ws.faces_recipe(ws.root / "nowhere")),
          ("{root}/nowhere", "dataset.folder", "does not exist", "one sub-folder per class")),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.error_catalogue import CASES, fill, run_case
+from tests.error_catalogue import BEGIN, CASES, END, catalogue_markdown, fill, run_case
 from tests.conftest import REPO
 
 
@@ -30,3 +30,10 @@ def test_reliability_page_lists_every_case():
     page = (REPO / "docs" / "reliability.md").read_text()
     missing = [c.id for c in CASES if f"`{c.id}`" not in page]
     assert not missing, f"regenerate the catalogue with `python -m tests.error_catalogue`: {missing}"
+
+
+def test_reliability_page_shows_the_messages_the_toolkit_prints_today(tmp_path):
+    page = (REPO / "docs" / "reliability.md").read_text()
+    shown = page.partition(BEGIN)[2].partition(END)[0].strip()
+    assert shown == catalogue_markdown(tmp_path.resolve()).strip(), (
+        "docs/reliability.md is out of date: regenerate it with `python -m tests.error_catalogue`")

@@ -60,9 +60,9 @@ def test_toolkit_report_writes_the_page_again(trained_run, tmp_path):
 
     run = copy_run(trained_run, tmp_path / "run")
     (run / "report.html").unlink()
-    result = CliRunner().invoke(main, ["report", str(run)])
+    result = CliRunner().invoke(main, ["html", str(run)])
     assert result.exit_code == 0 and (run / "report.html").read_text().startswith("<!DOCTYPE html>")
-    missing = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
+    missing = CliRunner().invoke(main, ["html", str(tmp_path / "nothing")])
     assert missing.exit_code == 2 and "no recipe.toml" in missing.output
 
 

@@ -1,8 +1,9 @@
 """toolkit: deep metric learning from TOML recipes, extended through pluggy plugins.
 
 The public API for plugin authors is small: :data:`hookimpl` to mark hook implementations,
-:class:`ToolkitError` for mistakes a user can fix, and the data types in :mod:`toolkit.data` and
-:mod:`toolkit.api` (imported lazily here, so that ``import toolkit`` stays fast).
+:class:`ToolkitError` for mistakes a user can fix, the data types in :mod:`toolkit.data` and
+:mod:`toolkit.api`, and :func:`check_parameters` for plugins that build nested components from a table of
+values (imported lazily here, so that ``import toolkit`` stays fast).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ _LAZY = {
     "Sampler": "toolkit.api",
     "Evaluator": "toolkit.api",
     "EvalContext": "toolkit.api",
+    "check_parameters": "toolkit.params",
 }
 
 __all__ = ["ToolkitError", "hookimpl", "__version__", *_LAZY]

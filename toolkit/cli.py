@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import sys
 from typing import Any
 
@@ -45,7 +46,7 @@ def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str
 
     if resume and overwrite:
         raise ToolkitError("--resume and --overwrite contradict each other: choose one.")
-    if resume and output:
+    if resume and output and Path(output).resolve() != Path(resume).resolve():
         raise ToolkitError(f"--resume continues the run in its own folder ({resume}); --output cannot send it elsewhere. Drop --output.")
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(logging.Formatter("%(message)s"))
@@ -112,6 +113,34 @@ def plugins(as_json: bool) -> None:
             click.echo(click.style(f"  failed to load: {row['error']}", fg="red"))
         for kind, names in row["components"].items():
             click.echo(f"  {kind}: {', '.join(names)}")
+
+
+@main.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--metric", "-m", "metrics", multiple=True, metavar="PATTERN",
+              help="Metric column(s) to show, e.g. -m knn.precision_at_1 -m 'kmeans.*' (default: all).")
+@click.option("--markdown", "markdown", default=None, type=click.Path(dir_okay=False),
+              help="Also write the table as Markdown to FILE (between <!-- report:begin/end --> markers when it has them).")
+@click.option("--recipes", "recipes_dir", default="recipes", show_default=True, type=click.Path(file_okay=False),
+              help="Folder of the shipped recipes, to print the command that reproduces each row.")
+@click.option("--reference", default=None, type=click.Path(exists=True, dir_okay=False),
+              help='TOML file of recipe_name = "article figure" lines, shown in an "article" column.')
+def report(run_dirs: tuple[str, ...], metrics: tuple[str, ...], markdown: str | None, recipes_dir: str,
+           reference: str | None) -> None:
+    """Compare finished runs: recipe, epochs, times and every metric, one row per RUN_DIR.
+
+    A RUN_DIR may also be a folder of run folders.
+    """
+
+    from toolkit.results_table import choose_metrics, find_runs, format_markdown, format_text, read_references, read_run, write_markdown
+
+    references = read_references(Path(reference) if reference else None)
+    rows = [read_run(folder, Path(recipes_dir), references) for folder in find_runs([Path(d) for d in run_dirs])]
+    columns = choose_metrics(rows, list(metrics))
+    click.echo(format_text(rows, columns))
+    if markdown:
+        write_markdown(Path(markdown), format_markdown(rows, columns))
+        click.echo(f"Markdown table written to {markdown}")
 
 
 @main.command(name="list")

@@ -221,7 +221,7 @@ def export_command(run_dir: str, fmt: str, output: str | None) -> None:
 
 @click.command()
 @RUN_DIR
-def report(run_dir: str) -> None:
+def html(run_dir: str) -> None:
     """Write the run folder's report.html again (a run writes it when it finishes)."""
     from toolkit import rundir
     from toolkit.report import write_report
@@ -256,4 +256,4 @@ def runs(root: str, as_json: bool) -> None:
         click.echo(f"{r.path:<{width}}  {r.recipe:<18} {r.status:<12} {r.date:<19}  {metric}")
 
 
-COMMANDS = [embed, compare, index, search, export_command, report, runs]
+COMMANDS = [embed, compare, index, search, export_command, html, runs]

@@ -2,7 +2,7 @@
 
 :func:`write_figures` draws what the page needs beyond the evaluators' own plots (a retrieval grid, and an
 embedding scatter when no evaluator drew one); :func:`write_report` builds the page from the files in the run
-folder alone, so ``toolkit report RUN_DIR`` can write it again at any time.
+folder alone, so ``toolkit html RUN_DIR`` can write it again at any time.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from toolkit import hookimpl
 
 from .center_cnn import CenterCNN
+from .convnet import ConvNet
 from .face_cnn import FaceCNN
 from .mlp import MLP
 from .small_cnn import SmallCNN
@@ -10,6 +11,7 @@ from .small_cnn import SmallCNN
 
 @hookimpl
 def register_encoders(register):
+    register("convnet", ConvNet)
     register("mlp", MLP)
     register("small_cnn", SmallCNN)
     register("face_cnn", FaceCNN)

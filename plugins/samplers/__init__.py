@@ -1,7 +1,8 @@
-"""Built-in samplers: pairs, triplets and plain batches."""
+"""Built-in samplers: pairs, triplets, plain batches and class-balanced batches."""
 
 from toolkit import hookimpl
 
+from .class_balanced import ClassBalancedSampler
 from .pairs import BatchSampler, PairSampler, TripletSampler
 
 
@@ -10,3 +11,4 @@ def register_samplers(register):
     register("pairs", PairSampler)
     register("triplets", TripletSampler)
     register("batches", BatchSampler)
+    register("class_balanced", ClassBalancedSampler)

@@ -1,0 +1,46 @@
+"""Training-time image augmentation as batched tensor operations (no per-image Python loop)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class RandomShiftFlip(nn.Module):
+    """Shifts every image of a batch by its own random whole-pixel offset and mirrors a random half.
+
+    Active only in training mode: ``encoder.eval()`` (evaluation, embedding) sees the images unchanged.
+    Shifted-in borders repeat the edge pixels, so the padding matches the background whatever the
+    normalisation. Draws come from torch's global generator, which the run seeds and checkpoints.
+    """
+
+    def __init__(self, shift: int = 0, hflip: bool = False):
+        super().__init__()
+        if shift < 0:
+            raise ValueError(f"shift must be at least 0, got {shift}")
+        self.shift, self.hflip = shift, hflip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or (self.shift == 0 and not self.hflip):
+            return x
+        if self.hflip:
+            flip = torch.rand(len(x), device=x.device) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        if self.shift:
+            x = self._shift(x)
+        return x
+
+    def _shift(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        s = self.shift
+        padded = F.pad(x, (s, s, s, s), mode="replicate")
+        dy = torch.randint(0, 2 * s + 1, (b,), device=x.device)
+        dx = torch.randint(0, 2 * s + 1, (b,), device=x.device)
+        rows = (dy[:, None] + torch.arange(h, device=x.device))[:, :, None]
+        cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, :]
+        batch = torch.arange(b, device=x.device)[:, None, None]
+        return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2).contiguous()
+
+    def extra_repr(self) -> str:
+        return f"shift={self.shift}, hflip={self.hflip}"

@@ -1,0 +1,43 @@
+"""The convnet encoder and its training-time augmentation."""
+
+from __future__ import annotations
+
+import torch
+
+from toolkit_plugins.encoders.augment import RandomShiftFlip
+from toolkit_plugins.encoders.convnet import ConvNet
+
+
+def test_convnet_embeds_and_can_normalise():
+    encoder = ConvNet(stages=[[4], [8]], embedding_dim=5, normalize=True)
+    z = encoder(torch.rand(3, 1, 28, 28))
+    assert z.shape == (3, 5) and torch.allclose(z.norm(dim=1), torch.ones(3))
+    assert ConvNet(stages=[[4], [8]], embedding_dim=5)(torch.rand(2, 1, 8, 8)).shape == (2, 5)
+
+
+def test_shift_moves_each_image_by_a_whole_pixel_offset_within_the_limit():
+    torch.manual_seed(0)
+    images = torch.zeros(64, 1, 12, 12)
+    images[:, :, 5, 6] = 1.0  # one bright pixel, away from the border
+    shifted = RandomShiftFlip(shift=2).train()(images)
+    assert shifted.shape == images.shape
+    where = shifted[:, 0].flatten(1).argmax(dim=1)
+    rows, cols = where // 12, where % 12
+    assert ((rows - 5).abs() <= 2).all() and ((cols - 6).abs() <= 2).all()
+    assert (shifted.flatten(1).sum(dim=1) == 1).all()  # moved, not blurred
+    assert len(set(zip(rows.tolist(), cols.tolist()))) > 10  # each image gets its own offset
+
+
+def test_hflip_mirrors_about_half_the_batch():
+    torch.manual_seed(0)
+    images = torch.rand(400, 1, 6, 6)
+    out = RandomShiftFlip(hflip=True).train()(images)
+    mirrored = (out == images.flip(-1)).flatten(1).all(dim=1)
+    unchanged = (out == images).flatten(1).all(dim=1)
+    assert (mirrored | unchanged).all() and 150 < mirrored.sum() < 250
+
+
+def test_augmentation_is_off_in_evaluation():
+    encoder = ConvNet(stages=[[4]], embedding_dim=3, shift=3, hflip=True).eval()
+    images = torch.rand(4, 1, 10, 10)
+    assert torch.equal(encoder(images), encoder(images))
