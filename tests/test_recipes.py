@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 
 import pytest
 from click.testing import CliRunner
@@ -21,8 +22,8 @@ def data_overrides(name: str, tiny_mnist, tiny_faces) -> tuple[str, ...]:
         return (f'dataset.folder="{tiny_faces}"',)
     if name == "quickstart.toml":
         return ()
-    if name == "fashion_siamese.toml":
-        return ('dataset.name="mnist"', f'dataset.data_dir="{tiny_mnist}"')  # same IDX layout and encoder
+    if tomllib.loads((REPO / "recipes" / name).read_text())["dataset"]["name"] == "fashion-mnist":
+        return ('dataset.name="mnist"', f'dataset.data_dir="{tiny_mnist}"')  # the same IDX layout and image size
     return (f'dataset.data_dir="{tiny_mnist}"',)
 
 
