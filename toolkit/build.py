@@ -69,11 +69,7 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
             raise _wrong_kind(registry, "evaluators", spec, evaluator, "an evaluator with .evaluate(context)")
         evaluators.append((spec.name, evaluator))
 
-    check_optimizer_spec(recipe.optimizer, where)
-    if recipe.loss_optimizer is not None:
-        check_optimizer_spec(recipe.loss_optimizer, where)
-    if recipe.scheduler is not None:
-        check_scheduler_spec(recipe.scheduler, where)
+    _check_optimizers(recipe, loss, where)
     if recipe.run.tensorboard:
         require_tensorboard(where)
     return Components(dataset, sampler, encoder, loss, evaluators)
@@ -96,6 +92,50 @@ def build_encoder(recipe: Recipe, registry: Registry | None = None) -> nn.Module
     if not isinstance(encoder, nn.Module):
         raise _wrong_kind(registry, "encoders", recipe.encoder, encoder, "a torch.nn.Module")
     return encoder
+
+
+def _check_optimizers(recipe: Recipe, loss: nn.Module, where: str) -> None:
+    """Build the optimizers and the scheduler once on a stand-in parameter, so bad values (a negative lr) show now."""
+    stand_in = [nn.Parameter(torch.zeros(1))]
+    main = make_optimizer(recipe.optimizer, stand_in, where)
+    if recipe.loss_optimizer is not None:
+        with_model = {id(p) for p in loss.model_parameters()} if hasattr(loss, "model_parameters") else set()
+        if not any(id(p) not in with_model for p in loss.parameters()):
+            raise ToolkitError(
+                f"{where}: [loss.optimizer] is given, but the loss {recipe.loss.name!r} has no parameters of its own to "
+                "train (such as class centers or proxies). Remove [loss.optimizer]; [optimizer] trains the encoder."
+            )
+        make_optimizer(recipe.loss_optimizer, [nn.Parameter(torch.zeros(1))], where)
+    if recipe.scheduler is not None:
+        make_scheduler(recipe.scheduler, main, where)
+
+
+def check_against_data(recipe: Recipe, components: Components) -> None:
+    """The checks that need the data: every split reads through, and the encoder takes the training images."""
+    for split in components.dataset.split_names:  # a truncated or mismatched file stops the run before any work
+        components.dataset.split(split)
+    images = components.dataset.split("train")
+    encoder = components.encoder
+    was_training = encoder.training
+    encoder.eval()  # no BatchNorm statistics change, no dropout draws
+    try:
+        with torch.no_grad():
+            output = encoder(images.batch(torch.arange(min(2, len(images)))))
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise ToolkitError(
+            f"{recipe.path}: the encoder {recipe.encoder.name!r} cannot take the training images of "
+            f"{recipe.dataset.name!r}, shaped {tuple(images.shape)} (channels, height, width): "
+            f"{str(exc).splitlines()[0]}. Change the [encoder] parameters (such as in_features, in_channels or "
+            "image_size) to fit these images; `toolkit list encoders` shows them."
+        ) from None
+    finally:
+        encoder.train(was_training)
+    if not isinstance(output, torch.Tensor) or output.ndim != 2:
+        shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+        raise ToolkitError(
+            f"{recipe.path}: the encoder {recipe.encoder.name!r} returned {shape} for a batch of 2 images; an encoder "
+            "must return embeddings shaped (batch, embedding_dim)."
+        )
 
 
 def _build(registry: Registry, kind: str, spec: ComponentSpec, where: str, extra: dict[str, Any] | None = None) -> Any:
@@ -191,7 +231,10 @@ def _instantiate(cls: type, first: Any, spec: ComponentSpec, where: str) -> Any:
     try:
         return cls(first, **_tuples_for_tuple_parameters(cls, spec.params))
     except (ValueError, TypeError) as exc:
-        raise ToolkitError(f"{where}: [{spec.section}] {spec.name}: {exc}") from None
+        raise ToolkitError(
+            f"{where}: [{spec.section}] {spec.name}: {str(exc).rstrip('.')}. Change that value under [{spec.section}] "
+            f"(torch's documentation of {spec.name} lists what each parameter accepts)."
+        ) from None
 
 
 def make_optimizer(spec: ComponentSpec, params: list[nn.Parameter], where: str) -> torch.optim.Optimizer:

@@ -78,15 +78,13 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one recipe key.")
 def validate(recipe: str, overrides: tuple[str, ...]) -> None:
     """Check RECIPE (syntax, components, parameters, data files) without training."""
-    from toolkit.build import build_components
+    from toolkit.build import build_components, check_against_data
     from toolkit.recipe import load_recipe
     from toolkit.runner import pick_device
 
     parsed = load_recipe(recipe, overrides)
     pick_device(parsed.run.device, parsed.path)
-    components = build_components(parsed)
-    for split in components.dataset.split_names:  # reads the data files through: truncated or mismatched files show
-        components.dataset.split(split)
+    check_against_data(parsed, build_components(parsed))
     click.echo(f"{recipe}: OK")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from toolkit import checkpoint, rng, rundir
-from toolkit.build import Components, build_components, make_optimizer, make_scheduler
+from toolkit.build import Components, build_components, check_against_data, make_optimizer, make_scheduler
 from toolkit.calibration import calibrate_run, held_out_split
 from toolkit.errors import RunInterrupted, ToolkitError
 from toolkit.evaluation import make_context, run_evaluators
@@ -51,8 +51,7 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
         torch.set_num_threads(recipe.run.threads)
     torch.manual_seed(recipe.run.seed)
     components = build_components(recipe, registry)
-    for split in components.dataset.split_names:  # read every split now: a damaged file stops us before any work
-        components.dataset.split(split)
+    check_against_data(recipe, components)
 
     target = _run_dir_path(recipe, output, resume)
     saved = checkpoint.load_for_resume(target, checkpoint.recipe_fingerprint(recipe.data), recipe.path) if resume else None
