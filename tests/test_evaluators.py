@@ -114,3 +114,48 @@ def test_classification_needs_a_loss_with_a_classifier_head(tmp_path):
                           loss=TripletLoss())
     with pytest.raises(ToolkitError, match="classifier head"):
         ClassificationEvaluator().evaluate(context)
+
+
+def _two_split_context(train_names, test_names, train_labels, test_labels, points):
+    from pathlib import Path
+
+    from toolkit.api import EvalContext
+    from toolkit.data import Dataset, ImageSet
+
+    def split(labels, names):
+        return lambda: ImageSet(torch.zeros(len(labels), 1, 2, 2, dtype=torch.uint8), torch.tensor(labels), class_names=names)
+
+    dataset = Dataset("toy", {"train": split(train_labels, train_names), "test": split(test_labels, test_names)})
+    embedded = {"train": torch.tensor(points["train"]), "test": torch.tensor(points["test"])}
+    return EvalContext(dataset=dataset, encoder=None, out_dir=Path("."), seed=0, device=torch.device("cpu"),
+                       embed=lambda s: (embedded[s], dataset.split(s).labels))
+
+
+def test_knn_matches_classes_by_name_when_the_splits_number_them_differently():
+    from toolkit_plugins.evaluators.knn import KNNEvaluator
+
+    context = _two_split_context(["cat", "dog"], ["dog", "cat"], [0, 1], [0, 1],
+                                 {"train": [[0.0], [10.0]], "test": [[9.0], [1.0]]})  # test "dog" near train "dog"
+    assert KNNEvaluator(k=[1], map_at_r=False).evaluate(context)["precision_at_1"] == 1.0
+
+
+def test_knn_between_splits_of_different_people_says_to_search_within_the_query_split():
+    from toolkit_plugins.evaluators.knn import KNNEvaluator
+
+    context = _two_split_context(["s1", "s2"], ["s3", "s4"], [0, 1], [0, 1],
+                                 {"train": [[0.0], [10.0]], "test": [[9.0], [1.0]]})
+    with pytest.raises(ToolkitError, match='gallery = "query"'):
+        KNNEvaluator(k=[1]).evaluate(context)
+
+
+def test_the_retrieval_grid_of_new_people_searches_them_among_themselves(tmp_path, monkeypatch):
+    from toolkit import report
+
+    drawn = {}
+    monkeypatch.setattr(report, "retrieval_grid", lambda rows, neighbours, path, title: drawn.update(rows=rows, neighbours=neighbours))
+    context = _two_split_context(["s1", "s2"], ["s3", "s4"], [0, 1, 0, 1], [0, 0, 1, 1],
+                                 {"train": [[0.0], [10.0], [0.5], [9.5]], "test": [[0.0], [0.2], [5.0], [5.3]]})
+    report.write_figures(context, tmp_path, "toy", query_split="test")
+    for (_, caption), found in zip(drawn["rows"], drawn["neighbours"]):
+        person = caption.split("\n")[1]
+        assert person in ("s3", "s4") and found[0][1] == person and found[0][3]  # nearest: the other image of that person

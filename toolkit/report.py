@@ -31,30 +31,38 @@ def write_figures(context: EvalContext, run_dir: Path, title: str, *, query_spli
     import faiss
 
     queries, query_labels = context.embed(query_split)
+    query_names = context.dataset.split(query_split).class_names
+    gallery_names = context.dataset.split(gallery_split).class_names
+    if query_names and gallery_names and not set(query_names) & set(gallery_names):
+        gallery_split = query_split  # held-out classes (new people) can only be found among themselves
     gallery, gallery_labels = context.embed(gallery_split)
     names = context.dataset.split(gallery_split).class_names
-    k = min(NEIGHBOURS_IN_GRID, len(gallery))
-    if len(queries) and k:
+    leave_out = int(gallery_split == query_split)
+    k = min(NEIGHBOURS_IN_GRID, len(gallery) - leave_out)
+    if len(queries) and k > 0:
         chosen = np.random.default_rng(context.seed).permutation(len(queries))[:QUERIES_IN_GRID]
         index = faiss.IndexFlatL2(gallery.shape[1])
         index.add(np.ascontiguousarray(gallery.numpy(), dtype=np.float32))
-        squared, found = index.search(np.ascontiguousarray(queries[chosen].numpy(), dtype=np.float32), k)
+        squared, found = index.search(np.ascontiguousarray(queries[chosen].numpy(), dtype=np.float32), k + leave_out)
         query_images = context.dataset.split(query_split).images
         gallery_images = context.dataset.split(gallery_split).images
 
-        def name(label: int) -> str:
-            return names[label] if names and label < len(names) else str(label)
+        def name(label: int, split_names: list[str] | None) -> str:
+            return split_names[label] if split_names and label < len(split_names) else str(label)
 
-        rows = [(query_images[q], f"{query_split} #{q}\n{name(int(query_labels[q]))}") for q in chosen]
-        neighbours = [[(gallery_images[j], name(int(gallery_labels[j])), float(np.sqrt(max(d, 0.0))),
-                        bool(gallery_labels[j] == query_labels[q])) for j, d in zip(found[r], squared[r])]
-                      for r, q in enumerate(chosen)]
+        rows = [(query_images[q], f"{query_split} #{q}\n{name(int(query_labels[q]), query_names)}") for q in chosen]
+        neighbours = []
+        for r, q in enumerate(chosen):
+            hits = [(j, d) for j, d in zip(found[r], squared[r]) if not (leave_out and j == q)][:k]
+            own = name(int(query_labels[q]), query_names)
+            neighbours.append([(gallery_images[j], name(int(gallery_labels[j]), names), float(np.sqrt(max(d, 0.0))),
+                                name(int(gallery_labels[j]), names) == own) for j, d in hits])
         retrieval_grid(rows, neighbours, run_dir / rundir.RETRIEVAL_PLOT,
                        f"{title}: {query_split} queries and their {k} nearest {gallery_split} images (✗ = other class)")
     if not any(run_dir.glob("embeddings_*.png")) and len(queries) > 2:
         points = _pca_2d(queries)
         scatter_by_class(points, query_labels.numpy(), run_dir / f"embeddings_{query_split}_pca.png",
-                         f"PCA of {queries.shape[1]}-D embeddings, {query_split} split ({len(queries)} points)", names)
+                         f"PCA of {queries.shape[1]}-D embeddings, {query_split} split ({len(queries)} points)", query_names)
 
 
 def _pca_2d(embeddings: torch.Tensor) -> np.ndarray:

@@ -6,7 +6,9 @@ from typing import Literal
 
 import faiss
 import numpy as np
+import torch
 
+from toolkit import ToolkitError
 from toolkit.api import EvalContext
 
 
@@ -101,5 +103,22 @@ class KNNEvaluator:
             gallery = gallery_labels = None
         else:
             gallery, gallery_labels = (t.numpy() for t in context.embed(self.gallery))
+            query_labels = self._in_gallery_numbering(context, query_labels)
         return retrieval_metrics(query.numpy(), query_labels.numpy(), gallery, gallery_labels, ks=self.ks,
                                  map_at_r=self.map_at_r, metric=self.metric, chunk_size=self.chunk_size)
+
+    def _in_gallery_numbering(self, context: EvalContext, labels: torch.Tensor) -> torch.Tensor:
+        """Query labels renumbered as the gallery numbers the same class names (splits may number them apart)."""
+        query_names = context.dataset.split(self.query).class_names
+        gallery_names = context.dataset.split(self.gallery).class_names
+        if not query_names or not gallery_names or query_names == gallery_names:
+            return labels
+        position = {name: i for i, name in enumerate(gallery_names)}
+        if not set(query_names) & set(position):
+            raise ToolkitError(
+                f"evaluators: knn searches the {self.query!r} images among the {self.gallery!r} images, but the two "
+                f"splits share no class ({', '.join(query_names[:3])}... against {', '.join(gallery_names[:3])}...), so "
+                "no neighbour could ever be right. Set gallery = \"query\" to search the query images among themselves."
+            )
+        mapping = torch.tensor([position.get(name, -1) for name in query_names])
+        return mapping[labels]
