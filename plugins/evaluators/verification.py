@@ -17,9 +17,13 @@ def pair_indices(count: int, max_pairs: int, generator: torch.Generator) -> tupl
     if total <= max_pairs:
         i, j = torch.triu_indices(count, count, offset=1)
         return i, j
-    i = torch.randint(count, (max_pairs,), generator=generator)
-    j = (i + 1 + torch.randint(count - 1, (max_pairs,), generator=generator)) % count
-    return torch.minimum(i, j), torch.maximum(i, j)
+    keys = torch.empty(0, dtype=torch.long)
+    while len(keys) < max_pairs:  # uniform draws, duplicates dropped: a uniform random set of distinct pairs
+        i = torch.randint(count, (max_pairs,), generator=generator)
+        j = (i + 1 + torch.randint(count - 1, (max_pairs,), generator=generator)) % count
+        keys = torch.cat([keys, torch.minimum(i, j) * count + torch.maximum(i, j)]).unique()
+    keys = keys[torch.randperm(len(keys), generator=generator)[:max_pairs]]
+    return keys // count, keys % count
 
 
 def verification_scores(distances: np.ndarray, same: np.ndarray) -> dict[str, float]:
