@@ -86,7 +86,11 @@ class EvalContext:
 
 @runtime_checkable
 class Evaluator(Protocol):
-    """Computes metrics from a trained encoder; may write files into ``context.out_dir``."""
+    """Computes metrics from a trained encoder; may write files into ``context.out_dir``.
+
+    An evaluator may list the dataset splits it reads in a ``splits`` attribute; the runner then checks them
+    against the dataset before training, so a misspelt split stops the run at once, not after training.
+    """
 
     def evaluate(self, context: EvalContext) -> dict[str, Any]:
         ...

@@ -114,6 +114,14 @@ def check_against_data(recipe: Recipe, components: Components) -> None:
     """The checks that need the data: every split reads through, and the encoder takes the training images."""
     for split in components.dataset.split_names:  # a truncated or mismatched file stops the run before any work
         components.dataset.split(split)
+    for index, (name, evaluator) in enumerate(components.evaluators):
+        for split in getattr(evaluator, "splits", ()):
+            if split not in components.dataset.split_names:
+                raise ToolkitError(
+                    f"{recipe.path}: [[evaluators]] {index} ({name!r}) reads the split {split!r}, but the dataset "
+                    f"{recipe.dataset.name!r} has the splits {', '.join(components.dataset.split_names)}. Set that "
+                    "evaluator's split (or query / gallery) to one of them."
+                )
     images = components.dataset.split("train")
     encoder = components.encoder
     was_training = encoder.training

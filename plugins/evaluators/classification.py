@@ -23,6 +23,7 @@ class ClassificationEvaluator:
 
     def __init__(self, *, split: str = "test", filename: str = "classification_report.txt"):
         self.split, self.filename = split, filename
+        self.splits = [split]
 
     def evaluate(self, context: EvalContext) -> dict[str, float]:
         classify = getattr(context.loss, "classify", None)

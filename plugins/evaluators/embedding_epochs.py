@@ -41,6 +41,7 @@ class EmbeddingEpochsEvaluator:
         if frame_seconds <= 0:
             raise ValueError(f"frame_seconds must be greater than 0, got {frame_seconds}")
         self.split, self.max_points, self.folder, self.gif, self.frame_seconds = split, max_points, folder, gif, frame_seconds
+        self.splits = [split]
 
     def on_epoch_end(self, context: EvalContext, epoch: int) -> None:
         embeddings, labels = context.embed(self.split)

@@ -31,6 +31,7 @@ class EmbeddingPlot:
         if max_points < 10:
             raise ValueError(f"max_points must be at least 10, got {max_points}")
         self.split, self.max_points = split, max_points
+        self.splits = [split]
         self.filename = filename or f"embeddings_{split}.png"
 
     def evaluate(self, context: EvalContext) -> dict[str, object]:

@@ -58,8 +58,11 @@ class KMeansEvaluator:
                  iterations: int = 50, restarts: int = 10):
         if clusters is not None and clusters < 2:
             raise ValueError(f"clusters must be at least 2, got {clusters}")
+        if iterations < 1 or restarts < 1:
+            raise ValueError(f"iterations and restarts must be at least 1, got {iterations} and {restarts}")
         self.split, self.clusters, self.backend = split, clusters, backend
         self.iterations, self.restarts = iterations, restarts
+        self.splits = [split]
 
     def evaluate(self, context: EvalContext) -> dict[str, float]:
         embeddings, labels = context.embed(self.split)

@@ -95,6 +95,7 @@ class KNNEvaluator:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
         self.query, self.gallery, self.ks = query, gallery, sorted(set(k))
+        self.splits = [query] if gallery in ("query", query) else [query, gallery]
         self.map_at_r, self.metric, self.chunk_size = map_at_r, metric, chunk_size
 
     def evaluate(self, context: EvalContext) -> dict[str, float]:

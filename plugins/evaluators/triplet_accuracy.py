@@ -57,6 +57,7 @@ class TripletAccuracyEvaluator:
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
         self.split, self.count, self.seed, self.every_epoch = split, count, seed, every_epoch
+        self.splits = [split]
         self._triplets: torch.Tensor | None = None
 
     def triplets(self, labels: torch.Tensor) -> torch.Tensor:

@@ -75,6 +75,7 @@ class VerificationEvaluator:
         if examples < 0:
             raise ValueError(f"examples must be 0 or more, got {examples}")
         self.split, self.max_pairs, self.examples, self.filename = split, max_pairs, examples, filename
+        self.splits = [split]
 
     def evaluate(self, context: EvalContext) -> dict[str, object]:
         embeddings, labels = context.embed(self.split)
