@@ -271,6 +271,7 @@ def main(argv: list[str] | None = None) -> None:
         timed = f"timed on {pairs:,} pairs ({pairs * 2:,} images), extrapolated to the {EPOCH_PAIRS:,}-pair epoch"
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; {timed}", flush=True)
 
+        tight_loop(train.images, train.labels, min(256, pairs))  # warm-up: oneDNN sets up its kernels once per process
         article = article_epoch(train.images.numpy(), train.labels.numpy(), pairs)
         print(f"article loop: {article:.2f} s", flush=True)
         tight, model = tight_loop(train.images, train.labels, pairs)
