@@ -1,0 +1,321 @@
+"""Speed benchmark of the Fashion-MNIST Siamese main job (issue 6): every target as a measured figure and a ratio.
+
+    TOOLKIT_DATA=../shared/data .venv/bin/python benchmarks/speed.py [--pairs 12800] [--threads 2]
+    .venv/bin/python benchmarks/speed.py --smoke      # seconds: synthetic 28x28 images, checks the script runs
+
+Training figures are timed on ``--pairs`` pairs (a fraction of the 60,000-pair epoch) and extrapolated to a
+full epoch; the table says so. ``ArticlePairDataset`` and ``article_epoch`` are the baseline: a faithful
+re-implementation of the Fashion-MNIST Siamese article's loop, not toolkit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+REPO = Path(__file__).resolve().parent.parent
+RECIPE = REPO / "recipes" / "fashion_siamese.toml"
+EPOCH_PAIRS = 60_000  # the runner's epoch: one pair per training image
+BATCH = 128
+MARGIN = 2.0
+GIB = 1024 ** 3
+
+
+@dataclass
+class Row:
+    figure: str
+    measured: str
+    reference: str
+    ratio: float | None
+    holds: bool | None
+    note: str = ""
+
+
+# ---------------------------------------------------------------- baseline: the article's loop
+
+
+class ArticlePairDataset(torch.utils.data.Dataset):
+    """The article's per-item pair Dataset (baseline only): item ``i`` is image ``i`` (``1×28×28`` uint8) and a
+    partner found by scanning all labels for the same (or another) class, each image converted to float on its own."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray):
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int):
+        label = self.labels[index]
+        same = random.randint(0, 1)
+        candidates = np.where(self.labels == label)[0] if same else np.where(self.labels != label)[0]
+        other = int(random.choice(candidates))
+        first = torch.tensor(self.images[index] / 255.0, dtype=torch.float32)
+        second = torch.tensor(self.images[other] / 255.0, dtype=torch.float32)
+        return first, second, torch.tensor(same, dtype=torch.float32)
+
+
+def contrastive(a: torch.Tensor, b: torch.Tensor, same: torch.Tensor) -> torch.Tensor:
+    """The article's contrastive loss, label 1 = same class, margin 2."""
+    distance = F.pairwise_distance(a, b)
+    return (same * distance.pow(2) + (1 - same) * torch.clamp(MARGIN - distance, min=0).pow(2)).mean()
+
+
+def new_model_and_optimizer(seed: int = 0):
+    from toolkit_plugins.encoders.small_cnn import SmallCNN
+
+    torch.manual_seed(seed)
+    model = SmallCNN(embedding_dim=8)
+    return model, torch.optim.Adam(model.parameters(), lr=1e-3)
+
+
+def article_epoch(images: np.ndarray, labels: np.ndarray, pairs: int) -> float:
+    """Seconds for ``pairs`` pairs of the article's loop: DataLoader over ArticlePairDataset, batch 128, Adam 1e-3."""
+    random.seed(0)
+    model, optimizer = new_model_and_optimizer()
+    loader = torch.utils.data.DataLoader(ArticlePairDataset(images, labels), batch_size=BATCH, shuffle=True,
+                                         generator=torch.Generator().manual_seed(0))
+    steps = -(-pairs // BATCH)
+    model.train()
+    start = time.perf_counter()
+    for step, (first, second, same) in enumerate(loader):
+        if step == steps:
+            break
+        loss = contrastive(model(first), model(second), same)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------- the bare compute
+
+
+def tight_loop(images: torch.Tensor, labels: torch.Tensor, pairs: int) -> tuple[float, torch.nn.Module]:
+    """Seconds of forward+backward+Adam over pre-built float batches of 128 pairs (no sampling, no logging)."""
+    model, optimizer = new_model_and_optimizer()
+    g = torch.Generator().manual_seed(0)
+    first = torch.randint(len(labels), (pairs,), generator=g)
+    second = torch.randint(len(labels), (pairs,), generator=g)
+    batches = [(images[first[s:s + BATCH]].float().div_(255), images[second[s:s + BATCH]].float().div_(255),
+                (labels[first[s:s + BATCH]] == labels[second[s:s + BATCH]]).float())
+               for s in range(0, pairs, BATCH)]
+    model.train()
+    start = time.perf_counter()
+    for a, b, same in batches:
+        loss = contrastive(model(a), model(b), same)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start, model
+
+
+# ---------------------------------------------------------------- the toolkit
+
+
+def runner_epoch(data_root: Path, pairs: int, threads: int, out: Path) -> dict:
+    """The runner's first epoch record on ``pairs`` pairs of the recipe (evaluators off: only training is timed)."""
+    from toolkit.runner import run
+
+    result = run(RECIPE, overrides=("run.epochs=1", f"run.threads={threads}", f"sampler.pairs_per_epoch={pairs}",
+                                    f"dataset.data_dir={str(data_root)!r}", "evaluators=[]"),
+                 output=str(out / "runner"), overwrite=True, progress=False)
+    return result.metrics["epochs"][0]
+
+
+def evaluation(model: torch.nn.Module, train, test) -> dict[str, float]:
+    """Seconds to embed both splits with toolkit.evaluation.embed_images, and of the exact k-NN searches."""
+    import faiss
+    from sklearn.neighbors import NearestNeighbors
+    from toolkit.evaluation import embed_images
+    from toolkit_plugins.evaluators.knn import retrieval_metrics
+
+    cpu = torch.device("cpu")
+    start = time.perf_counter()
+    gallery, queries = embed_images(model, train, cpu).numpy(), embed_images(model, test, cpu).numpy()
+    embed = time.perf_counter() - start
+    start = time.perf_counter()
+    with torch.inference_mode():
+        embed_images(model, train, cpu), embed_images(model, test, cpu)
+    embed_inference = time.perf_counter() - start
+
+    gallery, queries = np.ascontiguousarray(gallery, np.float32), np.ascontiguousarray(queries, np.float32)
+    start = time.perf_counter()
+    index = faiss.IndexFlatL2(gallery.shape[1])
+    index.add(gallery)
+    index.search(queries, 10)
+    search = time.perf_counter() - start
+    start = time.perf_counter()
+    NearestNeighbors(n_neighbors=10, algorithm="brute").fit(gallery).kneighbors(queries)
+    sklearn = time.perf_counter() - start
+    start = time.perf_counter()
+    retrieval_metrics(queries, test.labels.numpy(), gallery, train.labels.numpy(), ks=[1, 5, 10])
+    knn_evaluator = time.perf_counter() - start
+    return {"embed": embed, "embed_inference": embed_inference, "search": search, "sklearn": sklearn,
+            "knn_evaluator": knn_evaluator, "images": len(train) + len(test), "queries": len(test), "gallery": len(train)}
+
+
+def toolkit_command() -> list[str]:
+    script = Path(sys.executable).parent / "toolkit"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "toolkit"]
+
+
+def peak_memory(data_root: Path, pairs: int | None, threads: int, out: Path) -> tuple[float, float]:
+    """Peak resident memory (bytes) and wall seconds of a child ``toolkit run`` of the recipe, one epoch."""
+    sets = ["run.epochs=1", f"run.threads={threads}", f"dataset.data_dir={str(data_root)!r}"]
+    if pairs:
+        sets.append(f"sampler.pairs_per_epoch={pairs}")
+    command = [*toolkit_command(), "run", str(RECIPE), *[a for s in sets for a in ("--set", s)],
+               "-o", str(out / "memory"), "--overwrite"]
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{child.stderr.read().decode()}")
+    return usage.ru_maxrss * 1024, seconds
+
+
+def startup(args: list[str], repeats: int) -> float:
+    """Best wall time of ``toolkit ARGS`` as a subprocess."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([*toolkit_command(), *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+# ---------------------------------------------------------------- data
+
+
+def write_synthetic_fashion(root: Path, train: int, test: int) -> None:
+    """Random 28x28 images and labels in the FashionMNIST/raw IDX layout (for --smoke)."""
+    folder = root / "FashionMNIST" / "raw"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", train), ("t10k", test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        (folder / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 0x803, n, 28, 28) + images.tobytes())
+        (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x801, n) + labels.tobytes())
+
+
+def load_fashion(data_root: Path):
+    from toolkit_plugins.datasets.mnist import fashion_mnist
+
+    dataset = fashion_mnist(data_dir=str(data_root), normalize=False)
+    return dataset.split("train"), dataset.split("test")
+
+
+# ---------------------------------------------------------------- table
+
+
+def _fmt(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}" if value >= 100 else f"{value:.2f} {unit}"
+
+
+def print_table(rows: list[Row]) -> None:
+    headers = ("figure", "measured", "reference / target", "ratio", "holds")
+    cells = [(r.figure, r.measured, r.reference, "" if r.ratio is None else f"{r.ratio:.2f}x",
+              "" if r.holds is None else ("yes" if r.holds else "NO")) for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    line = lambda c: "| " + " | ".join(x.ljust(w) for x, w in zip(c, widths)) + " |"  # noqa: E731
+    print(line(headers))
+    print("| " + " | ".join("-" * w for w in widths) + " |")
+    for c in cells:
+        print(line(c))
+    for r in rows:
+        if r.note:
+            print(f"- {r.figure}: {r.note}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--data-root", type=Path, default=os.environ.get("TOOLKIT_DATA"),
+                        help="folder holding FashionMNIST/raw (default: $TOOLKIT_DATA)")
+    parser.add_argument("--pairs", type=int, default=12_800,
+                        help="pairs timed per training figure, extrapolated to the 60,000-pair epoch (default 12,800)")
+    parser.add_argument("--memory-pairs", type=int, default=None,
+                        help="pairs of the memory run's epoch (default: the full 60,000)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="start-up timings, best of (default 3)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="synthetic 600+100 images, 256 pairs, no memory or start-up rows: checks the script runs")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    with tempfile.TemporaryDirectory(prefix="toolkit-speed-") as tmp:
+        out = Path(tmp)
+        if args.smoke:
+            args.data_root = out / "data"
+            write_synthetic_fashion(args.data_root, 600, 100)
+            args.pairs, args.memory_pairs = 256, 256
+        if args.data_root is None:
+            parser.error("no data: pass --data-root or set TOOLKIT_DATA (a folder with FashionMNIST/raw)")
+        train, test = load_fashion(args.data_root)
+        pairs = min(args.pairs, len(train))
+        scale = EPOCH_PAIRS / pairs
+        timed = f"timed on {pairs:,} pairs ({pairs * 2:,} images), extrapolated to the {EPOCH_PAIRS:,}-pair epoch"
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; {timed}", flush=True)
+
+        tight_loop(train.images, train.labels, min(256, pairs))  # warm-up: oneDNN sets up its kernels once per process
+        article = article_epoch(train.images.numpy(), train.labels.numpy(), pairs)
+        print(f"article loop: {article:.2f} s", flush=True)
+        tight, model = tight_loop(train.images, train.labels, pairs)
+        print(f"tight loop: {tight:.2f} s", flush=True)
+        record = runner_epoch(args.data_root, pairs, args.threads, out)
+        print(f"runner: {record['seconds']:.2f} s", flush=True)
+        ev = evaluation(model, train, test)
+        print(f"evaluation: {ev}", flush=True)
+        memory = help_s = list_s = None
+        if not args.smoke:
+            memory, memory_seconds = peak_memory(args.data_root, args.memory_pairs, args.threads, out)
+            print(f"memory run: {memory / GIB:.2f} GiB in {memory_seconds:.1f} s", flush=True)
+            help_s, list_s = startup(["--help"], args.repeats), startup(["list"], args.repeats)
+
+    article_ips, runner_ips = 2 * pairs / article, record["images_per_second"]
+    eval_total = ev["embed"] + ev["search"]
+    memory_pairs = args.memory_pairs or EPOCH_PAIRS
+    rows = [
+        Row("1. runner images/s vs the article's loop", _fmt(runner_ips, "img/s"),
+            f"article {_fmt(article_ips, 'img/s')}; target >= 3x", runner_ips / article_ips, runner_ips >= 3 * article_ips,
+            f"{timed}: runner {record['seconds'] * scale:.1f} s/epoch, article {article * scale:.1f} s/epoch"),
+        Row("2. runner epoch vs tight eager loop", f"{record['seconds'] * scale:.1f} s/epoch",
+            f"tight {tight * scale:.1f} s/epoch; target <= 1.10x", record["seconds"] / tight,
+            record["seconds"] <= 1.10 * tight, timed),
+        Row(f"3. embed {ev['images']:,} + faiss k-NN {ev['queries']:,}x{ev['gallery']:,}", f"{eval_total:.2f} s",
+            "target < 3 s", None, eval_total < 3.0,
+            f"embed_images {ev['embed']:.2f} s (under torch.inference_mode: {ev['embed_inference']:.2f} s), faiss "
+            f"IndexFlatL2 k=10 {ev['search']:.3f} s; the knn evaluator's retrieval_metrics (k 1,5,10 and MAP@R) "
+            f"{ev['knn_evaluator']:.2f} s"),
+        Row("3b. scikit-learn brute-force k-NN vs faiss", f"{ev['sklearn']:.3f} s", f"faiss {ev['search']:.3f} s",
+            ev["sklearn"] / ev["search"], None),
+    ]
+    if memory is not None:
+        rows.append(Row("4. peak RSS of `toolkit run` (1 epoch + evaluation)", f"{memory / GIB:.2f} GiB", "target < 2 GiB",
+            memory / (2 * GIB), memory < 2 * GIB,
+                        f"{memory_pairs:,} pairs, wall {memory_seconds:.1f} s, the child's ru_maxrss"))
+    if help_s is not None:
+        rows += [Row("5. `toolkit --help` start-up", f"{help_s:.2f} s", "target < 1 s", help_s, help_s < 1.0,
+                     f"best of {args.repeats}"),
+                 Row("5. `toolkit list` start-up", f"{list_s:.2f} s", "target < 1 s", list_s, list_s < 1.0,
+                     f"best of {args.repeats}")]
+    print()
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""benchmarks/speed.py runs end to end (on synthetic images) and prints every target it measures with a verdict."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import torch
+
+from tests.conftest import REPO
+
+
+def test_the_speed_benchmark_prints_each_training_and_evaluation_target_on_synthetic_images(capsys, monkeypatch):
+    spec = importlib.util.spec_from_file_location("speed", REPO / "benchmarks" / "speed.py")
+    speed = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "speed", speed)  # its dataclasses look their module up there
+    spec.loader.exec_module(speed)
+    threads = torch.get_num_threads()
+    try:
+        speed.main(["--smoke"])
+    finally:
+        torch.set_num_threads(threads)
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in table[2:]}
+    assert list(rows) == ["1. runner images/s vs the article's loop", "2. runner epoch vs tight eager loop",
+                          "3. embed 700 + faiss k-NN 100x600", "3b. scikit-learn brute-force k-NN vs faiss"]
+    assert rows["1. runner images/s vs the article's loop"][3] in ("yes", "NO")
+    assert float(rows["2. runner epoch vs tight eager loop"][2].rstrip("x")) > 0
