@@ -159,3 +159,14 @@ def tiny_faces(tmp_path) -> Path:
     write_faces(root / "training", 5, 4, size=(92, 112))
     write_faces(root / "testing", 3, 4, size=(92, 112))
     return root
+
+
+def fail_evaluation(monkeypatch) -> None:
+    """Make the knn evaluator raise after training, as an evaluation that goes wrong would."""
+    from toolkit import ToolkitError
+    from toolkit_plugins.evaluators.knn import KNNEvaluator
+
+    def broken(self, context):
+        raise ToolkitError("knn failed on purpose, after training")
+
+    monkeypatch.setattr(KNNEvaluator, "evaluate", broken)

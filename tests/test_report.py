@@ -71,12 +71,14 @@ def test_a_run_without_an_embedding_plot_evaluator_still_gets_a_scatter(trained_
     assert (trained_run / "embeddings_test_pca.png").is_file()
 
 
-def test_a_run_that_fails_in_evaluation_keeps_a_report_that_says_so(quick_recipe, tmp_path):
+def test_a_run_that_fails_in_evaluation_keeps_a_report_that_says_so(quick_recipe, tmp_path, monkeypatch):
+    from tests.conftest import fail_evaluation
     from toolkit import ToolkitError
     from toolkit.runner import run
 
     out = tmp_path / "out"
+    fail_evaluation(monkeypatch)
     with pytest.raises(ToolkitError):
-        run(quick_recipe, output=str(out), overrides=("run.epochs=1", 'evaluators.0.query="validation"'), progress=False)
+        run(quick_recipe, output=str(out), overrides=("run.epochs=1",), progress=False)
     page = (out / "report.html").read_text()
     assert 'class="status-failed"' in page and "the run did not finish" in page

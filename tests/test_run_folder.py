@@ -9,6 +9,7 @@ import tomllib
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import fail_evaluation
 from toolkit import ToolkitError
 from toolkit.cli import main
 from toolkit.runner import run
@@ -22,10 +23,11 @@ def test_a_run_failing_before_its_first_checkpoint_removes_the_folders_it_create
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["earlier-run"]
 
 
-def test_an_evaluation_failure_keeps_the_trained_run_and_resume_only_evaluates(quick_recipe, tmp_path):
+def test_an_evaluation_failure_keeps_the_trained_run_and_resume_only_evaluates(quick_recipe, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    with pytest.raises(ToolkitError, match="no split 'validation'"):
-        run(quick_recipe, output=str(out), overrides=('evaluators.0.query="validation"',), progress=False)
+    with monkeypatch.context() as patched, pytest.raises(ToolkitError, match="failed on purpose"):
+        fail_evaluation(patched)
+        run(quick_recipe, output=str(out), progress=False)
     assert json.loads((out / "status.json").read_text())["status"] == "failed"
     assert (out / "checkpoint.pt").is_file() and not (out / "metrics.json").exists()
 
