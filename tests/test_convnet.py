@@ -41,3 +41,23 @@ def test_augmentation_is_off_in_evaluation():
     encoder = ConvNet(stages=[[4]], embedding_dim=3, shift=3, hflip=True).eval()
     images = torch.rand(4, 1, 10, 10)
     assert torch.equal(encoder(images), encoder(images))
+
+
+def test_erase_blanks_one_rectangle_in_the_chosen_share_of_images():
+    torch.manual_seed(0)
+    images = torch.ones(400, 1, 12, 12)
+    out = RandomShiftFlip(erase=0.5).train()(images)
+    blanked = out == 0
+    touched = blanked.flatten(1).any(dim=1)
+    assert 150 < touched.sum() < 250
+    for mask in blanked[touched, 0]:
+        rows, cols = mask.any(dim=1), mask.any(dim=0)
+        assert mask.sum() == rows.sum() * cols.sum()  # a full rectangle
+        assert rows.sum() <= 6 and cols.sum() <= 6  # at most half of each side
+        assert torch.equal(rows.nonzero().flatten(), torch.arange(rows.nonzero().min(), rows.nonzero().max() + 1))
+
+
+def test_pool_size_keeps_a_coarse_layout_before_the_head():
+    encoder = ConvNet(stages=[[4], [8]], embedding_dim=5, pool_size=3)
+    assert encoder.head.in_features == 8 * 3 * 3
+    assert encoder(torch.rand(2, 1, 28, 28)).shape == (2, 5)

@@ -10,7 +10,7 @@ from .augment import RandomShiftFlip
 
 
 class ConvNet(nn.Module):
-    """Stages of 3x3 conv → BatchNorm → ReLU, 2x2 max-pooling between stages, global average pooling, Linear.
+    """Stages of 3x3 conv → BatchNorm → ReLU, 2x2 max-pooling between stages, average pooling, Linear.
 
     The default ``[[32], [64, 64], [128]]`` (about 0.1 M weights) reaches over 99 % k-NN precision@1 on
     MNIST in a few CPU epochs: one cheap layer at full resolution, the width where the maps are small.
@@ -23,11 +23,16 @@ class ConvNet(nn.Module):
         normalize: L2-normalise the embeddings (for angular losses such as ArcFace, CosFace, ProxyAnchor).
         shift: training-time augmentation: shift each image by up to this many pixels in x and y.
         hflip: training-time augmentation: mirror a random half of the images left-right (not for digits).
+        pool_size: the last maps are averaged into ``pool_size × pool_size`` cells before the Linear layer;
+            1 is global average pooling; 2 or 3 keeps a coarse layout of where each feature was seen (a
+            sleeve at the side, a collar at the top), which tells garments apart better.
+        erase: training-time augmentation: blank one random rectangle (up to a quarter of the image) in this
+            share of the images (random erasing, Zhong et al.), so no single region decides the class.
     """
 
     def __init__(self, *, stages: list[list[int]] = [[32], [64, 64], [128]], embedding_dim: int = 64,  # noqa: B006
                  in_channels: int = 1, dropout: float = 0.0, normalize: bool = False, shift: int = 0,
-                 hflip: bool = False):
+                 hflip: bool = False, pool_size: int = 1, erase: float = 0.0):
         super().__init__()
         if not stages or any(not stage for stage in stages) or any(c < 1 for stage in stages for c in stage):
             raise ValueError(f"stages must be a non-empty list of non-empty lists of positive channel counts, got {stages}")
@@ -35,7 +40,9 @@ class ConvNet(nn.Module):
             raise ValueError(f"embedding_dim must be at least 1, got {embedding_dim}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.augment = RandomShiftFlip(shift, hflip)
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be at least 1, got {pool_size}")
+        self.augment = RandomShiftFlip(shift, hflip, erase)
         layers: list[nn.Module] = []
         channels = in_channels
         for i, stage in enumerate(stages):
@@ -44,9 +51,9 @@ class ConvNet(nn.Module):
             for out in stage:
                 layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
                 channels = out
-        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(pool_size), nn.Flatten())
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(channels, embedding_dim)
+        self.head = nn.Linear(channels * pool_size * pool_size, embedding_dim)
         self.normalize = normalize
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
