@@ -57,8 +57,8 @@ def embed_across_ranks(dataset: Dataset, encoder: nn.Module, device: torch.devic
         if len(images) < world.size:
             continue
         lo, hi = row_range(len(images), world)
-        part = ImageSet(images.images[lo:hi], images.labels[lo:hi], images.mean, images.std, images.class_names)
-        embedded[split] = (gather_rows(embed_images(encoder, part, device, batch_size), len(images), world),
+        part = embed_images(encoder, images.rows(lo, hi), device, batch_size)
+        embedded[split] = (gather_rows(part, len(images), world),
                            images.labels.cpu())
     return embedded
 

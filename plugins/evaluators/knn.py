@@ -50,7 +50,8 @@ def retrieval_metrics(query: np.ndarray, query_labels: np.ndarray, gallery: np.n
         _, neighbours = searcher.search(query[start:stop], depth)
         if leave_one_out:
             neighbours = _drop_self(neighbours, np.arange(start, stop))
-        match = gallery_labels[neighbours] == query_labels[start:stop, None]
+        # an approximate index may find fewer neighbours than asked for; faiss marks the missing ones -1
+        match = (gallery_labels[neighbours] == query_labels[start:stop, None]) & (neighbours >= 0)
         precision_at_1 += match[:, 0].sum()
         for k in ks:
             hits_at[k] += match[:, :k].any(axis=1).sum()
