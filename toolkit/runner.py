@@ -290,7 +290,15 @@ def pick_device(choice: str, recipe_path: Path, world: distributed.World = distr
         return torch.device("cpu")
     if not torch.cuda.is_available():
         raise ToolkitError(f"{recipe_path}: run.device = \"cuda\" but this machine has no usable CUDA GPU. Use \"auto\" or \"cpu\".")
-    return torch.device("cuda", world.local_rank) if world.is_distributed else torch.device("cuda")
+    if not world.is_distributed:
+        return torch.device("cuda")
+    if world.local_rank >= torch.cuda.device_count():
+        raise ToolkitError(
+            f"{recipe_path}: this is process LOCAL_RANK={world.local_rank} of a distributed run, on a machine with "
+            f"{torch.cuda.device_count()} GPU(s). Start at most one process per GPU (torchrun --nproc_per_node), or set "
+            "run.device = \"cpu\" to train on the CPU."
+        )
+    return torch.device("cuda", world.local_rank)
 
 
 def _run_dir_path(recipe: Recipe, output: str | None, resume: str | None) -> Path:

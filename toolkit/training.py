@@ -148,7 +148,8 @@ def train_epoch(
     ``forward`` computes a step's loss (default: :class:`BatchLoss` of the state's encoder and loss; in a
     distributed run, its DistributedDataParallel wrapper). In a ``world`` of several processes the sampler gives
     this rank's slices, every rank takes or skips each step together, and the loss recorded is the global batch's."""
-    forward = forward or BatchLoss(state.encoder, state.loss, joint_forward)
+    if forward is None:
+        forward = BatchLoss(state.encoder, state.loss, joint_forward)
     state.encoder.train()
     state.loss.train()
     batches = sampler.epoch(images.labels.cpu(), generator)
