@@ -83,7 +83,7 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
         else:
             _write_status(run_dir, "interrupted" if interrupted else "failed", recipe.stem)
             _report_quietly(run_dir)
-        again = _resume_command(recipe_path, overrides, run_dir)
+        again = _resume_command(recipe_path, overrides, run_dir, world)
         if interrupted:
             raise RunInterrupted(_interrupted_message(point, run_dir, again)) from None
         if point.epoch is not None:
@@ -122,9 +122,11 @@ def _interrupted_message(point: SavePoint, run_dir: Path, again: str) -> str:
     return f"Interrupted. {point.describe(run_dir)}; continue the run with `{again}`."
 
 
-def _resume_command(recipe_path: str | Path, overrides: tuple[str, ...], run_dir: Path) -> str:
+def _resume_command(recipe_path: str | Path, overrides: tuple[str, ...], run_dir: Path,
+                    world: distributed.World = distributed.World()) -> str:
     sets = "".join(f" --set {shlex.quote(o)}" for o in overrides)
-    return f"toolkit run {shlex.quote(str(recipe_path))}{sets} --resume {shlex.quote(str(run_dir))}"
+    launch = f"torchrun --nproc_per_node {world.size} -m toolkit run" if world.is_distributed else "toolkit run"
+    return f"{launch} {shlex.quote(str(recipe_path))}{sets} --resume {shlex.quote(str(run_dir))}"
 
 
 @dataclass
