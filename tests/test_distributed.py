@@ -124,7 +124,7 @@ def test_a_rank_outside_the_world_is_a_clear_error():
 
 
 def test_ranks_take_disjoint_contiguous_slices_that_make_the_global_batch():
-    labels = torch.arange(100) % 10
+    labels = torch.arange(90) % 10
     sampler = PairSampler(batch_size=30)
     whole = sampler.epoch(labels, torch.Generator().manual_seed(5))
     parts = [ShardedSampler(sampler, World(r, 3)).epoch(labels, torch.Generator().manual_seed(5)) for r in range(3)]
@@ -141,6 +141,13 @@ def test_a_batch_smaller_than_the_world_is_left_out_on_every_rank():
             return [Batch("labels", torch.arange(4)[:, None], torch.zeros(4, 1)), Batch("labels", torch.tensor([[4]]), torch.zeros(1, 1))]
 
     assert [len(ShardedSampler(Fixed(), World(r, 2)).epoch(None, None)) for r in range(2)] == [1, 1]
+
+
+def test_a_batch_that_does_not_divide_among_the_processes_leaves_out_its_last_rows():
+    labels = torch.arange(100) % 10
+    sampler = PairSampler(batch_size=64)  # 64 + 36 pairs: the 36 shared by 5 processes leave out 1
+    parts = [ShardedSampler(sampler, World(r, 5)).epoch(labels, torch.Generator().manual_seed(5)) for r in range(5)]
+    assert [[len(b) for b in p] for p in parts] == [[12, 7]] * 5
 
 
 def test_row_ranges_cover_every_row_once_with_sizes_within_one():

@@ -7,8 +7,9 @@ world of one process and never touches torch.distributed. Every call the toolkit
 in this module.
 
 The convention: ``batch_size`` (and every other sampler setting) describes the global batch. Every process draws
-the same epoch plan from the same seed and takes its own contiguous slice of each batch, so ``N`` processes
-train on exactly the batches one process would, each doing ``1/N`` of the work.
+the same epoch plan from the same seed and takes its own equal, contiguous slice of each batch, so ``N``
+processes train on the batches one process would (less the last ``size % N`` rows of a batch that does not
+divide), each doing ``1/N`` of the work.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def all_finite(value: torch.Tensor, world: World) -> bool:
 
 
 def global_mean(value: torch.Tensor, world: World) -> float:
-    """The mean of a scalar over the ranks: the loss of the global batch when each rank has an equal slice."""
+    """The mean of a scalar over the ranks: the loss of the global batch, since each rank has an equal slice."""
     value = value.detach()
     if world.is_distributed:
         value = value.clone()
@@ -133,11 +134,13 @@ def global_mean(value: torch.Tensor, world: World) -> float:
 
 
 class ShardedSampler:
-    """A sampler's batches, each cut into ``world.size`` contiguous slices of which this rank takes its own.
+    """A sampler's batches, each cut into ``world.size`` equal contiguous slices of which this rank takes its own.
 
     The epoch plan comes from the same generator (seeded by the seed and the epoch) on every rank, so the slices
-    are disjoint and together make the wrapped sampler's global batch. A batch with fewer rows than processes
-    cannot give every rank a row and is left out on every rank.
+    are disjoint and together make the wrapped sampler's global batch. Slices are equal so that the mean of the
+    ranks' losses is the global batch's, and so that losses gathering every rank's embeddings get the same number
+    from each: a batch whose size is not a multiple of ``world.size`` (a short last batch) leaves out its last
+    ``size % world.size`` rows on every rank, and a batch with fewer rows than processes is left out whole.
     """
 
     def __init__(self, sampler: Sampler, world: World):
@@ -149,7 +152,8 @@ class ShardedSampler:
         return [self._slice(batch) for batch in self.sampler.epoch(labels, generator) if len(batch) >= self.world.size]
 
     def _slice(self, batch: Batch) -> Batch:
-        lo, hi = row_range(len(batch), self.world)
+        share = len(batch) // self.world.size
+        lo, hi = self.world.rank * share, (self.world.rank + 1) * share
         same = None if batch.same is None else batch.same[lo:hi]
         return Batch(batch.kind, batch.indices[lo:hi], batch.labels[lo:hi], same)
 
