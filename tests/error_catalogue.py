@@ -236,6 +236,22 @@ def _truncated_checkpoint(ws: Workspace) -> list[str]:
     return ws.run(extra=("--resume", str(ws.out)))
 
 
+def _resume_other_world_size(ws: Workspace) -> list[str]:
+    from toolkit.checkpoint import recipe_fingerprint
+    from toolkit.recipe import load_recipe
+
+    fingerprint = recipe_fingerprint(load_recipe(ws.recipe()).data)
+    ws.checkpoint({"encoder": {}, "epoch": 1, "recipe_fingerprint": fingerprint, "world_size": 2})
+    return ws.run(extra=("--resume", str(ws.out)))
+
+
+def _torchrun_variables_not_numbers(ws: Workspace) -> list[str]:
+    from unittest import mock
+
+    ws._stack.enter_context(mock.patch.dict(os.environ, {"WORLD_SIZE": "two", "RANK": "0", "LOCAL_RANK": "0"}))
+    return ws.run()
+
+
 def _cuda_without_gpu(ws: Workspace) -> list[str]:
     ws.patch(torch.cuda, "is_available", lambda: False)
     return ws.run('run.device="cuda"')
@@ -494,6 +510,15 @@ CASES: list[Case] = [
     Case("plugin-wrong-kind", "plugin factory returning the wrong kind of object",
          _plugin_wrong_kind, ("[encoder] 'lazy'", "'sloppy.plugin'", "returned dict", "torch.nn.Module",
                               "report it")),
+    # Distributed runs and large galleries
+    Case("resume-other-world-size", "resuming a run started by torchrun with 2 processes without torchrun",
+         _resume_other_world_size, ("{out}/checkpoint.pt", "world_size is 2", "this run has 1",
+                                    "torchrun --nproc_per_node 2")),
+    Case("torchrun-variables-not-numbers", "WORLD_SIZE set by hand to something that is not a number",
+         _torchrun_variables_not_numbers, ("WORLD_SIZE='two'", "torchrun", "unset WORLD_SIZE")),
+    Case("knn-unknown-index", "knn evaluator asked for a faiss index that does not exist",
+         lambda ws: ws.run("evaluators.0.index=annoy"),
+         ("{recipe}", "evaluators.0.index", "'annoy'")),
     # Training
     Case("nan-loss", "loss that is NaN on every step",
          _nan_loss, ("not a finite number on 21 steps", "run.max_bad_steps = 20", "Lower the learning rate")),

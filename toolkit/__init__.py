@@ -2,8 +2,9 @@
 
 The public API for plugin authors is small: :data:`hookimpl` to mark hook implementations,
 :class:`ToolkitError` for mistakes a user can fix, the data types in :mod:`toolkit.data` and
-:mod:`toolkit.api`, and :func:`check_parameters` for plugins that build nested components from a table of
-values (imported lazily here, so that ``import toolkit`` stays fast).
+:mod:`toolkit.api`, :func:`check_parameters` for plugins that build nested components from a table of
+values, and :class:`IndexChoice` / :func:`build_index` for the faiss index a gallery gets (imported lazily here,
+so that ``import toolkit`` stays fast).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ _LAZY = {
     "Evaluator": "toolkit.api",
     "EvalContext": "toolkit.api",
     "check_parameters": "toolkit.params",
+    "IndexChoice": "toolkit.faiss_index",
+    "build_index": "toolkit.faiss_index",
 }
 
 __all__ = ["ToolkitError", "hookimpl", "__version__", *_LAZY]

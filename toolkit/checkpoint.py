@@ -73,8 +73,9 @@ def _unpickling_detail(exc: Exception) -> str:
     return paragraphs[0].splitlines()[0].rstrip(".") if paragraphs else type(exc).__name__
 
 
-def load_for_resume(run_dir: Path, fingerprint: str, recipe_path: Path) -> dict[str, Any]:
-    """The checkpoint of ``run_dir``, checked to come from the same recipe, before anything in the folder changes."""
+def load_for_resume(run_dir: Path, fingerprint: str, recipe_path: Path, world_size: int = 1) -> dict[str, Any]:
+    """The checkpoint of ``run_dir``, checked to come from the same recipe and the same number of processes
+    (``world_size``), before anything in the folder changes."""
     path = run_dir / CHECKPOINT_FILE
     if not path.is_file():
         raise ToolkitError(
@@ -87,5 +88,14 @@ def load_for_resume(run_dir: Path, fingerprint: str, recipe_path: Path) -> dict[
             f"The checkpoint {str(path)!r} was written by a different recipe than {recipe_path} (only "
             f"{', '.join(RESUMABLE_CHANGES)} may change when resuming). Resume with the recipe that started the run, e.g. "
             f"{run_dir / RECIPE_FILE}, or start a new run in another folder."
+        )
+    written = int(saved.get("world_size", 1))  # checkpoints from before distributed training: one process
+    if written != world_size:
+        launch = f"torchrun --nproc_per_node {written} -m toolkit run ..." if written > 1 else "toolkit run ... without torchrun"
+        raise ToolkitError(
+            f"The checkpoint {str(path)!r} was written by a run of {written} process(es) (its world_size is {written}), "
+            f"but this run has {world_size}. A run resumes only with the number of processes it started with, since "
+            f"each process's share of every batch depends on it: resume with `{launch}` (as many processes in all), "
+            "or start a new run in another folder."
         )
     return saved

@@ -56,8 +56,9 @@ def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str
                             progress=not quiet)
     finally:
         logging.getLogger("toolkit").removeHandler(console)
-    click.echo(format_metrics(result.metrics))
-    click.echo(f"Run folder: {result.run_dir}")
+    if result.metrics:  # ranks other than 0 of a distributed run evaluate nothing and print nothing
+        click.echo(format_metrics(result.metrics))
+        click.echo(f"Run folder: {result.run_dir}")
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:

@@ -120,22 +120,30 @@ def _gallery_source(gallery: str | None, split: str | None) -> str:
 GALLERY = click.option("--gallery", default=None, type=click.Path(), metavar="DIR",
                        help="A folder of images (or of class sub-folders) to search instead of a dataset split.")
 SPLIT = click.option("--split", default=None, metavar="NAME", help="Split of the run's dataset to search (default: train).")
+INDEX = click.option("--index", "index_kind", type=click.Choice(["auto", "flat", "ivf", "hnsw"]), default="auto",
+                     show_default=True, help="faiss index: flat (exact), ivf or hnsw (approximate); auto: flat up to "
+                     "250,000 gallery items, ivf above.")
+CHUNK_ROWS = click.option("--chunk-rows", default=100_000, show_default=True, type=click.IntRange(min=1),
+                          help="A larger gallery is embedded into a memory-mapped file and indexed this many rows at a time.")
 
 
 @click.command()
 @RUN_DIR
 @GALLERY
 @SPLIT
+@INDEX
+@CHUNK_ROWS
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def index(run_dir: str, gallery: str | None, split: str | None, quiet: bool) -> None:
+def index(run_dir: str, gallery: str | None, split: str | None, index_kind: str, chunk_rows: int, quiet: bool) -> None:
     """Embed the gallery once and save its faiss index in the run folder, for `toolkit search`."""
+    from toolkit.faiss_index import IndexChoice
     from toolkit.search import build_gallery, save_gallery
     from toolkit.trained import load_run
 
     source = _gallery_source(gallery, split)
     model = load_run(run_dir)
     started = time.perf_counter()
-    built, note = build_gallery(model, source, progress=not quiet)
+    built, note = build_gallery(model, source, progress=not quiet, choice=IndexChoice(index_kind), chunk_rows=chunk_rows)
     _note(note)
     save_gallery(built, model.run_dir)
     click.echo(f"Indexed {len(built)} gallery items ({source}) in {time.perf_counter() - started:.1f}s: "
@@ -148,13 +156,16 @@ def index(run_dir: str, gallery: str | None, split: str | None, quiet: bool) -> 
 @click.option("--k", "k", default=5, show_default=True, type=int, help="Neighbours per query.")
 @GALLERY
 @SPLIT
+@INDEX
+@CHUNK_ROWS
 @click.option("--output", "-o", default="search.png", show_default=True, type=click.Path(dir_okay=False),
               help="Picture grid to write: each query beside its neighbours.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, split: str | None, output: str,
-           as_json: bool) -> None:
+def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, split: str | None, index_kind: str,
+           chunk_rows: int, output: str, as_json: bool) -> None:
     """Find the k nearest gallery items of each QUERY image (files or folders; a query in a folder named after a
     class, such as queries/7/a.png, is checked against that class)."""
+    from toolkit.faiss_index import IndexChoice
     from toolkit.images import gather_images
     from toolkit.plots import retrieval_grid
     from toolkit.search import build_gallery, gallery_image, load_saved_gallery, nearest, query_label
@@ -168,13 +179,15 @@ def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, 
     paths = [p for p, _ in found]
     pixels = _read_images(model, paths)
     vectors = model.embed(model.transform.image_set(pixels))
-    saved, why = load_saved_gallery(model.run_dir, source)
+    saved, why = load_saved_gallery(model.run_dir, source, index_kind)
     if saved is None:
         started = time.perf_counter()
-        saved, note = build_gallery(model, source, progress=not as_json)
+        saved, note = build_gallery(model, source, progress=not as_json, choice=IndexChoice(index_kind),
+                                    chunk_rows=chunk_rows)
         _note(note)
         _note(f"Embedded the gallery ({len(saved)} items, {source}) in {time.perf_counter() - started:.1f}s ({why}); "
-              f"`toolkit index {run_dir}{' --gallery ' + gallery if gallery else ''}{' --split ' + split if split else ''}` "
+              f"`toolkit index {run_dir}{' --gallery ' + gallery if gallery else ''}{' --split ' + split if split else ''}"
+              f"{' --index ' + index_kind if index_kind != 'auto' else ''}` "
               "saves it for later searches.")
     distances, positions = nearest(saved, vectors, k)
     results, rows, grid = [], [], []

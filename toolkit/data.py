@@ -59,11 +59,15 @@ class ImageSet:
         """Float images at ``indices`` (any shape of index tensor, flattened)."""
         return self.to_float(self.images[indices.reshape(-1)])
 
+    def rows(self, start: int, stop: int) -> "ImageSet":
+        """Items ``start:stop`` (views of the same tensors)."""
+        return ImageSet(self.images[start:stop], self.labels[start:stop], self.mean, self.std, self.class_names)
+
     def subset(self, limit: int | None) -> "ImageSet":
         """The first ``limit`` items (all when ``limit`` is None)."""
         if limit is None or limit >= len(self):
             return self
-        return ImageSet(self.images[:limit], self.labels[:limit], self.mean, self.std, self.class_names)
+        return self.rows(0, limit)
 
 
 @dataclass

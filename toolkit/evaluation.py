@@ -10,6 +10,7 @@ from torch import nn
 
 from toolkit.api import EvalContext, Evaluator
 from toolkit.data import Dataset, ImageSet
+from toolkit.distributed import World, gather_rows, row_range, share_buffers
 
 
 @torch.inference_mode()
@@ -28,9 +29,11 @@ def embed_images(encoder: nn.Module, images: ImageSet, device: torch.device, bat
 
 
 def make_context(dataset: Dataset, encoder: nn.Module, device: torch.device, out_dir: Path, seed: int,
-                 batch_size: int, loss: nn.Module | None = None) -> EvalContext:
-    """An :class:`EvalContext` whose ``embed(split)`` computes each split once per context."""
-    cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+                 batch_size: int, loss: nn.Module | None = None,
+                 embedded: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None) -> EvalContext:
+    """An :class:`EvalContext` whose ``embed(split)`` computes each split once per context (``embedded``: splits
+    already computed, such as those :func:`embed_across_ranks` gathered)."""
+    cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = dict(embedded or {})
 
     def embed(split: str) -> tuple[torch.Tensor, torch.Tensor]:
         if split not in cache:
@@ -39,6 +42,25 @@ def make_context(dataset: Dataset, encoder: nn.Module, device: torch.device, out
         return cache[split]
 
     return EvalContext(dataset=dataset, encoder=encoder, embed=embed, out_dir=out_dir, seed=seed, device=device, loss=loss)
+
+
+def embed_across_ranks(dataset: Dataset, encoder: nn.Module, device: torch.device, batch_size: int,
+                       world: World) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Every split's embeddings and labels, each rank embedding a contiguous share of the images, gathered on every
+    rank (nothing in a world of one: rank 0 then embeds what the evaluators ask for). All ranks must call it."""
+    if not world.is_distributed:
+        return {}
+    share_buffers(encoder, world)  # each rank's BatchNorm statistics saw only its own slices: take rank 0's
+    embedded = {}
+    for split in dataset.split_names:
+        images = dataset.split(split)
+        if len(images) < world.size:
+            continue
+        lo, hi = row_range(len(images), world)
+        part = embed_images(encoder, images.rows(lo, hi), device, batch_size)
+        embedded[split] = (gather_rows(part, len(images), world),
+                           images.labels.cpu())
+    return embedded
 
 
 def run_evaluators(evaluators: list[tuple[str, Evaluator]], context: EvalContext) -> dict[str, dict[str, Any]]:

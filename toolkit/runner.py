@@ -9,22 +9,23 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
-from toolkit import checkpoint, rng, rundir
+from toolkit import checkpoint, distributed, rng, rundir
 from toolkit.build import Components, build_components, check_against_data, make_optimizer, make_scheduler
 from toolkit.calibration import calibrate_run, held_out_split
 from toolkit.errors import RunInterrupted, ToolkitError
-from toolkit.evaluation import make_context, run_evaluators
+from toolkit.data import ImageSet
+from toolkit.evaluation import embed_across_ranks, make_context, run_evaluators
 from toolkit.interrupt import GracefulStop
 from toolkit.plots import loss_curve
 from toolkit.recipe import Recipe, load_recipe
 from toolkit.report import write_figures, write_report
 from toolkit.registry import Registry
 from toolkit.tensorboard import TensorBoardLog, tensorboard_log
-from toolkit.training import EpochProgress, EpochRecord, StopRequested, TrainState, run_training
+from toolkit.training import BatchLoss, EpochProgress, EpochRecord, StopRequested, TrainState, run_training
 from toolkit.transform import ImageTransform
 
 log = logging.getLogger("toolkit")
@@ -44,25 +45,36 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
     Everything that can be checked is checked before the run folder is touched (recipe, components, data
     files, the checkpoint to resume from). A run that fails or is interrupted before its first checkpoint
     leaves no run folder behind; after that, the folder keeps the last complete checkpoint to resume from.
+
+    Started by torchrun with several processes, each process trains its share of every batch
+    (:mod:`toolkit.distributed`); rank 0 alone reads and writes the run folder and evaluates, and the other
+    ranks return a result without metrics.
     """
     recipe = load_recipe(recipe_path, overrides)
-    device = pick_device(recipe.run.device, recipe.path)
+    world = distributed.World.from_environment()
+    device = pick_device(recipe.run.device, recipe.path, world)
     if recipe.run.threads:
         torch.set_num_threads(recipe.run.threads)
     torch.manual_seed(recipe.run.seed)
     components = build_components(recipe, registry)
     check_against_data(recipe, components)
+    if not world.is_main:
+        with distributed.process_group(world, device):
+            return _follow_rank_0(recipe, components, device, world)
 
     target = _run_dir_path(recipe, output, resume)
-    saved = checkpoint.load_for_resume(target, checkpoint.recipe_fingerprint(recipe.data), recipe.path) if resume else None
+    saved = (checkpoint.load_for_resume(target, checkpoint.recipe_fingerprint(recipe.data), recipe.path, world.size)
+             if resume else None)
     created = None if resume or target.exists() else rundir.first_missing_ancestor(target)
     run_dir = rundir.prepare_run_dir(target, overwrite=overwrite, resume=resume is not None)
     point = SavePoint.of(saved)
     handler = _log_to(run_dir / rundir.LOG_FILE)
     try:
-        with GracefulStop() as stop, tensorboard_log(run_dir, recipe.run.tensorboard) as board:
-            return _train_evaluate_write(recipe, components, run_dir, device, saved=saved, point=point, stop=stop,
-                                         progress=progress, board=board)
+        with distributed.process_group(world, device), GracefulStop() as stop, \
+                tensorboard_log(run_dir, recipe.run.tensorboard) as board:
+            distributed.from_main(world, (run_dir, saved))  # the other ranks start from the same checkpoint
+            return _train_evaluate_write(recipe, components, run_dir, device, world, saved=saved, point=point,
+                                         stop=stop, progress=progress, board=board)
     except BaseException as exc:
         _close_log(handler)
         interrupted = isinstance(exc, (StopRequested, KeyboardInterrupt))
@@ -71,7 +83,7 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
         else:
             _write_status(run_dir, "interrupted" if interrupted else "failed", recipe.stem)
             _report_quietly(run_dir)
-        again = _resume_command(recipe_path, overrides, run_dir)
+        again = _resume_command(recipe_path, overrides, run_dir, world)
         if interrupted:
             raise RunInterrupted(_interrupted_message(point, run_dir, again)) from None
         if point.epoch is not None:
@@ -110,17 +122,36 @@ def _interrupted_message(point: SavePoint, run_dir: Path, again: str) -> str:
     return f"Interrupted. {point.describe(run_dir)}; continue the run with `{again}`."
 
 
-def _resume_command(recipe_path: str | Path, overrides: tuple[str, ...], run_dir: Path) -> str:
+def _resume_command(recipe_path: str | Path, overrides: tuple[str, ...], run_dir: Path,
+                    world: distributed.World = distributed.World()) -> str:
     sets = "".join(f" --set {shlex.quote(o)}" for o in overrides)
-    return f"toolkit run {shlex.quote(str(recipe_path))}{sets} --resume {shlex.quote(str(run_dir))}"
+    launch = f"torchrun --nproc_per_node {world.size} -m toolkit run" if world.is_distributed else "toolkit run"
+    return f"{launch} {shlex.quote(str(recipe_path))}{sets} --resume {shlex.quote(str(run_dir))}"
 
 
-def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path, device: torch.device, *,
-                          saved: dict[str, Any] | None, point: SavePoint, stop: GracefulStop, progress: bool,
-                          board: TensorBoardLog | None) -> RunResult:
-    started = time.perf_counter()
+@dataclass
+class Training:
+    """What every rank trains with: the state (restored from a checkpoint when resuming), the training images on
+    the device, the step's forward pass, and where training starts."""
+
+    state: TrainState
+    images: ImageSet
+    forward: torch.nn.Module
+    start_epoch: int = 1
+    partial: EpochProgress | None = None
+
+    def run(self, recipe: Recipe, components: Components, device: torch.device, world: distributed.World, *,
+            on_epoch_end: Callable[[EpochRecord], None], progress: bool, stop: GracefulStop | None = None) -> None:
+        run_training(self.state, distributed.shard(components.sampler, world), self.images, start_epoch=self.start_epoch,
+                     epochs=recipe.run.epochs, seed=recipe.run.seed, device=device,
+                     joint_forward=recipe.run.joint_forward, max_bad_steps=recipe.run.max_bad_steps,
+                     on_epoch_end=on_epoch_end, progress=progress, resume_from=self.partial, stop_requested=stop,
+                     forward=self.forward, world=world)
+
+
+def _prepare_training(recipe: Recipe, components: Components, device: torch.device, world: distributed.World,
+                      saved: dict[str, Any] | None, run_dir: Path) -> Training:
     train_images = components.dataset.split("train")
-    transform = ImageTransform.of(train_images)
     if device.type != "cpu":
         train_images = type(train_images)(train_images.images.to(device), train_images.labels, train_images.mean,
                                           train_images.std, train_images.class_names)
@@ -129,8 +160,7 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
     if recipe.run.compile:
         components.encoder.compile()  # in place: state_dict keys and checkpoints stay those of the plain module
     state = _train_state(recipe, components)
-    fingerprint = checkpoint.recipe_fingerprint(recipe.data)
-    start_epoch, partial = 1, None
+    training = Training(state, train_images, BatchLoss(components.encoder, components.loss, recipe.run.joint_forward))
     if saved is not None:
         try:
             state.load_state_dict(saved)
@@ -139,16 +169,41 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
                 f"The checkpoint in {run_dir} does not fit the components of {recipe.path} ({str(exc).splitlines()[0]}); "
                 "a plugin's code may have changed since it was written. Start a new run in another folder."
             ) from None
-        start_epoch = int(saved["epoch"]) + 1
-        partial = EpochProgress(**saved["partial"]) if saved.get("partial") else None
-        log.info("resuming %s from epoch %d%s", run_dir, start_epoch, f" step {partial.step}" if partial else "")
+        training.start_epoch = int(saved["epoch"]) + 1
+        training.partial = EpochProgress(**saved["partial"]) if saved.get("partial") else None
+    # after loading: DistributedDataParallel starts every rank from rank 0's weights
+    training.forward = distributed.parallel(training.forward, world)
+    return training
+
+
+def _follow_rank_0(recipe: Recipe, components: Components, device: torch.device, world: distributed.World) -> RunResult:
+    """A rank other than 0: train its share of every batch in step with rank 0, embed its share of the splits
+    for the evaluation, and read or write no file."""
+    run_dir, saved = distributed.from_main(world, None)
+    training = _prepare_training(recipe, components, device, world, saved, run_dir)
+    training.run(recipe, components, device, world, on_epoch_end=lambda record: None, progress=False)
+    embed_across_ranks(components.dataset, components.encoder, device, recipe.run.eval_batch_size, world)
+    return RunResult(run_dir, {})
+
+
+def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path, device: torch.device,
+                          world: distributed.World, *, saved: dict[str, Any] | None, point: SavePoint,
+                          stop: GracefulStop, progress: bool, board: TensorBoardLog | None) -> RunResult:
+    started = time.perf_counter()
+    transform = ImageTransform.of(components.dataset.split("train"))
+    training = _prepare_training(recipe, components, device, world, saved, run_dir)
+    state = training.state
+    fingerprint = checkpoint.recipe_fingerprint(recipe.data)
+    if saved is not None:
+        log.info("resuming %s from epoch %d%s", run_dir, training.start_epoch,
+                 f" step {training.partial.step}" if training.partial else "")
     rundir.write_recipe(run_dir / rundir.RECIPE_FILE, recipe.data)  # on resume too: epochs or evaluators may have changed
     rundir.write_json(run_dir / rundir.TRANSFORM_FILE, transform.as_dict())  # how images given later must be read
     _write_status(run_dir, "running", recipe.stem)
 
-    def new_context():  # embeddings change as training goes on: each look gets a fresh cache
+    def new_context(embedded=None):  # embeddings change as training goes on: each look gets a fresh cache
         return make_context(components.dataset, components.encoder, device, run_dir, recipe.run.seed,
-                            recipe.run.eval_batch_size, components.loss)
+                            recipe.run.eval_batch_size, components.loss, embedded)
 
     watchers = [e for _, e in components.evaluators if callable(getattr(e, "on_epoch_end", None))]
 
@@ -156,8 +211,8 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         log.info("epoch %d/%d  loss %.5f  %.1fs  %.0f images/s  lr %.3g%s", record.epoch, recipe.run.epochs, record.loss,
                  record.seconds, record.images_per_second, record.lr,
                  f"  skipped {record.bad_steps} non-finite steps" if record.bad_steps else "")
-        checkpoint.save(run_dir / rundir.CHECKPOINT_FILE,
-                        {**state.state_dict(), "epoch": record.epoch, "recipe_fingerprint": fingerprint})
+        checkpoint.save(run_dir / rundir.CHECKPOINT_FILE, {**state.state_dict(), "epoch": record.epoch,
+                                                           "recipe_fingerprint": fingerprint, "world_size": world.size})
         point.epoch, point.step = record.epoch, 0
         if board:
             board.epoch(record)
@@ -170,10 +225,7 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
 
     try:
         with stop.training():
-            run_training(state, components.sampler, train_images, start_epoch=start_epoch, epochs=recipe.run.epochs,
-                         seed=recipe.run.seed, device=device, joint_forward=recipe.run.joint_forward,
-                         max_bad_steps=recipe.run.max_bad_steps, on_epoch_end=end_of_epoch, progress=progress,
-                         resume_from=partial, stop_requested=stop)
+            training.run(recipe, components, device, world, on_epoch_end=end_of_epoch, progress=progress, stop=stop)
     except ToolkitError as exc:  # raised by a component mid-training: say which recipe it was
         error = ToolkitError(f"{recipe.path}, while training: {exc}")
         error.exit_code = exc.exit_code
@@ -182,14 +234,15 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         done = stopped.progress
         checkpoint.save(run_dir / rundir.CHECKPOINT_FILE,
                         {**state.state_dict(), "epoch": done.epoch - 1, "partial": done.as_dict(),
-                         "recipe_fingerprint": fingerprint})
+                         "recipe_fingerprint": fingerprint, "world_size": world.size})
         point.epoch, point.step = done.epoch - 1, done.step
         raise
     point.evaluating = True
     train_seconds = sum(r.seconds for r in state.history)
 
     log.info("evaluating with %s", ", ".join(n for n, _ in components.evaluators) or "no evaluators")
-    context = new_context()
+    context = new_context(embed_across_ranks(components.dataset, components.encoder, device, recipe.run.eval_batch_size,
+                                             world))
     evaluation = run_evaluators(components.evaluators, context)
     held_out = held_out_split(components.dataset.split_names)  # a validation split if there is one, else test
     calibrate_run(context, run_dir, recipe.stem, split=held_out)  # the same/different threshold `toolkit compare` uses
@@ -233,12 +286,21 @@ def _train_state(recipe: Recipe, components: Components) -> TrainState:
     return TrainState(components.encoder, loss, optimizers, schedulers)
 
 
-def pick_device(choice: str, recipe_path: Path) -> torch.device:
+def pick_device(choice: str, recipe_path: Path, world: distributed.World = distributed.World()) -> torch.device:
+    """The run's device; in a distributed run on GPUs, the GPU of this process's ``LOCAL_RANK``."""
     if choice == "cpu" or (choice == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     if not torch.cuda.is_available():
         raise ToolkitError(f"{recipe_path}: run.device = \"cuda\" but this machine has no usable CUDA GPU. Use \"auto\" or \"cpu\".")
-    return torch.device("cuda")
+    if not world.is_distributed:
+        return torch.device("cuda")
+    if world.local_rank >= torch.cuda.device_count():
+        raise ToolkitError(
+            f"{recipe_path}: this is process LOCAL_RANK={world.local_rank} of a distributed run, on a machine with "
+            f"{torch.cuda.device_count()} GPU(s). Start at most one process per GPU (torchrun --nproc_per_node), or set "
+            "run.device = \"cpu\" to train on the CPU."
+        )
+    return torch.device("cuda", world.local_rank)
 
 
 def _run_dir_path(recipe: Recipe, output: str | None, resume: str | None) -> Path:

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from toolkit import rng
 from toolkit.api import Batch, EmbeddedBatch, Loss, Sampler
 from toolkit.data import ImageSet
+from toolkit.distributed import World, all_finite, global_mean
 from toolkit.errors import ToolkitError
 
 
@@ -101,6 +102,21 @@ def embed_batch(encoder: nn.Module, images: ImageSet, batch: Batch, device: torc
     return EmbeddedBatch(batch.kind, embeddings, batch.labels.to(device), same)
 
 
+class BatchLoss(nn.Module):
+    """A step's forward pass as one module: embed every member of a batch, then the loss of the embedded batch.
+
+    One call per step, however many encoder passes a batch needs, so that a distributed run can wrap the whole
+    step in DistributedDataParallel, which then keeps the encoder's and the loss's own parameters in step.
+    """
+
+    def __init__(self, encoder: nn.Module, loss: Loss, joint: bool):
+        super().__init__()
+        self.encoder, self.loss, self.joint = encoder, loss, joint
+
+    def forward(self, images: ImageSet, batch: Batch, device: torch.device) -> torch.Tensor:
+        return self.loss(embed_batch(self.encoder, images, batch, device, self.joint))
+
+
 def _all_finite(modules: list[nn.Module]) -> bool:
     return all(torch.isfinite(p).all() for m in modules for p in m.parameters())
 
@@ -119,13 +135,21 @@ def train_epoch(
     progress: bool = True,
     resume_from: EpochProgress | None = None,
     stop_requested: Callable[[], bool] | None = None,
+    forward: nn.Module | None = None,
+    world: World = World(),
 ) -> EpochRecord:
     """Train one epoch. A step with a non-finite loss is skipped; if the weights themselves went bad
     they are restored from the start of the epoch. Too many such steps stop the run.
 
     ``resume_from`` continues an epoch that was stopped after some steps (its batches are drawn again from
     the same generator, and the steps already done are skipped). ``stop_requested`` is asked before each
-    step; when it answers True, :class:`StopRequested` is raised with the epoch's progress so far."""
+    step; when it answers True, :class:`StopRequested` is raised with the epoch's progress so far.
+
+    ``forward`` computes a step's loss (default: :class:`BatchLoss` of the state's encoder and loss; in a
+    distributed run, its DistributedDataParallel wrapper). In a ``world`` of several processes the sampler gives
+    this rank's slices, every rank takes or skips each step together, and the loss recorded is the global batch's."""
+    if forward is None:
+        forward = BatchLoss(state.encoder, state.loss, joint_forward)
     state.encoder.train()
     state.loss.train()
     batches = sampler.epoch(images.labels.cpu(), generator)
@@ -142,9 +166,10 @@ def train_epoch(
             done.seconds = time.perf_counter() - start
             raise StopRequested(done)
         done.step += 1
-        embedded = embed_batch(state.encoder, images, batch, device, joint_forward)
-        value = state.loss(embedded)
-        if not torch.isfinite(value):
+        value = forward(images, batch, device)
+        if not all_finite(value, world):
+            if world.is_distributed:
+                value.backward()  # every forward of DistributedDataParallel needs its backward; the gradients are dropped
             done.bad += 1
             state.bad_steps += 1
             for o in state.optimizers:
@@ -165,9 +190,9 @@ def train_epoch(
         value.backward()
         for o in state.optimizers:
             o.step()
-        done.total += float(value.detach())
+        done.total += global_mean(value, world)
         done.count += 1
-        done.seen += batch.indices.numel()
+        done.seen += batch.indices.numel() * world.size
         if done.count % 10 == 0:
             bar.set_postfix(loss=f"{done.total / done.count:.4f}", refresh=False)
     bar.close()
@@ -187,12 +212,13 @@ def train_epoch(
 def run_training(state: TrainState, sampler: Sampler, images: ImageSet, *, start_epoch: int, epochs: int, seed: int,
                  device: torch.device, joint_forward: bool, max_bad_steps: int,
                  on_epoch_end: Callable[[EpochRecord], None], progress: bool = True,
-                 resume_from: EpochProgress | None = None, stop_requested: Callable[[], bool] | None = None) -> None:
+                 resume_from: EpochProgress | None = None, stop_requested: Callable[[], bool] | None = None,
+                 forward: nn.Module | None = None, world: World = World()) -> None:
     """Epochs ``start_epoch..epochs``; each epoch's sampling depends only on the seed and the epoch number."""
     for epoch in range(start_epoch, epochs + 1):
         generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         partial = resume_from if resume_from is not None and resume_from.epoch == epoch else None
         record = train_epoch(state, sampler, images, epoch=epoch, epochs=epochs, generator=generator, device=device,
                              joint_forward=joint_forward, max_bad_steps=max_bad_steps, progress=progress,
-                             resume_from=partial, stop_requested=stop_requested)
+                             resume_from=partial, stop_requested=stop_requested, forward=forward, world=world)
         on_epoch_end(record)

@@ -8,12 +8,13 @@ import faiss
 import numpy as np
 import torch
 
-from toolkit import ToolkitError
+from toolkit import IndexChoice, ToolkitError, build_index
 from toolkit.api import EvalContext
 
 
 def retrieval_metrics(query: np.ndarray, query_labels: np.ndarray, gallery: np.ndarray | None, gallery_labels: np.ndarray | None,
-                      *, ks: list[int], map_at_r: bool = True, metric: str = "l2", chunk_size: int = 1000) -> dict[str, float]:
+                      *, ks: list[int], map_at_r: bool = True, metric: str = "l2", chunk_size: int = 1000,
+                      index: IndexChoice | None = None) -> dict[str, float]:
     """Precision@1, recall@k and MAP@R of each query against the gallery (``None``: the queries themselves,
     each query left out of its own results). Searches run in chunks of queries, so memory stays
     ``chunk_size × R`` rather than queries × gallery.
@@ -21,6 +22,9 @@ def retrieval_metrics(query: np.ndarray, query_labels: np.ndarray, gallery: np.n
     recall@k is 1 for a query when any of its k nearest neighbours shares its class. MAP@R follows
     Musgrave et al., "A Metric Learning Reality Check": with R the number of gallery items of the query's
     class, ``MAP@R = 1/R · Σ_{i ≤ R} P(i) · rel(i)``.
+
+    ``index`` picks the faiss index (default: exact search up to 250,000 gallery items, IVF above); with an
+    approximate one, every metric is that of the neighbours it finds.
     """
     leave_one_out = gallery is None
     if leave_one_out:
@@ -28,11 +32,9 @@ def retrieval_metrics(query: np.ndarray, query_labels: np.ndarray, gallery: np.n
     query = np.ascontiguousarray(query, dtype=np.float32)
     gallery = np.ascontiguousarray(gallery, dtype=np.float32)
     if metric == "cosine":
-        query, gallery = query.copy(), gallery.copy()
-        faiss.normalize_L2(query)
-        faiss.normalize_L2(gallery)
-    index = faiss.IndexFlatIP(gallery.shape[1]) if metric == "cosine" else faiss.IndexFlatL2(gallery.shape[1])
-    index.add(gallery)
+        query = query.copy()
+        faiss.normalize_L2(query)  # the gallery is normalised as it goes into the index
+    searcher = build_index(gallery, index or IndexChoice(), metric=metric)
 
     classes, class_counts = np.unique(gallery_labels, return_counts=True)
     count_of = dict(zip(classes.tolist(), class_counts.tolist()))
@@ -45,10 +47,11 @@ def retrieval_metrics(query: np.ndarray, query_labels: np.ndarray, gallery: np.n
     precision_at_1, average_precision = 0.0, 0.0
     for start in range(0, len(query), chunk_size):
         stop = min(start + chunk_size, len(query))
-        _, neighbours = index.search(query[start:stop], depth)
+        _, neighbours = searcher.search(query[start:stop], depth)
         if leave_one_out:
             neighbours = _drop_self(neighbours, np.arange(start, stop))
-        match = gallery_labels[neighbours] == query_labels[start:stop, None]
+        # an approximate index may find fewer neighbours than asked for; faiss marks the missing ones -1
+        match = (gallery_labels[neighbours] == query_labels[start:stop, None]) & (neighbours >= 0)
         precision_at_1 += match[:, 0].sum()
         for k in ks:
             hits_at[k] += match[:, :k].any(axis=1).sum()
@@ -77,7 +80,7 @@ def _drop_self(neighbours: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 class KNNEvaluator:
-    """Retrieval quality with faiss exact search: precision@1, recall@k and MAP@R.
+    """Retrieval quality with faiss: precision@1, recall@k and MAP@R, by exact search unless the gallery is large.
 
     Args:
         query: split whose images are the queries.
@@ -86,10 +89,19 @@ class KNNEvaluator:
         map_at_r: also compute MAP@R (searches R neighbours per query, R = class size in the gallery).
         metric: ``l2`` (Euclidean) or ``cosine``.
         chunk_size: queries searched at once (bounds memory).
+        index: faiss index: ``flat`` (exact), ``ivf`` (k-means cells trained on a sample), ``hnsw`` (graph), or
+            ``auto``: flat up to ``exact_up_to`` gallery items, ivf above.
+        exact_up_to: largest gallery that ``auto`` searches exactly.
+        nlist: IVF cells (default about 4·√gallery size).
+        nprobe: IVF cells searched per query (more: slower, closer to exact).
+        hnsw_m: HNSW links per vector.
+        ef_search: HNSW candidates kept while searching (more: slower, closer to exact).
     """
 
     def __init__(self, *, query: str = "test", gallery: str = "train", k: list[int] = [1, 5, 10],  # noqa: B006
-                 map_at_r: bool = True, metric: Literal["l2", "cosine"] = "l2", chunk_size: int = 1000):
+                 map_at_r: bool = True, metric: Literal["l2", "cosine"] = "l2", chunk_size: int = 1000,
+                 index: Literal["auto", "flat", "ivf", "hnsw"] = "auto", exact_up_to: int = 250_000,
+                 nlist: int | None = None, nprobe: int = 16, hnsw_m: int = 32, ef_search: int = 128):
         if not k or any(v < 1 for v in k):
             raise ValueError(f"k must be a non-empty list of positive integers, got {k}")
         if chunk_size < 1:
@@ -97,6 +109,7 @@ class KNNEvaluator:
         self.query, self.gallery, self.ks = query, gallery, sorted(set(k))
         self.splits = [query] if gallery in ("query", query) else [query, gallery]
         self.map_at_r, self.metric, self.chunk_size = map_at_r, metric, chunk_size
+        self.index = IndexChoice(index, exact_up_to, nlist, nprobe, hnsw_m, ef_search)
 
     def evaluate(self, context: EvalContext) -> dict[str, float]:
         query, query_labels = context.embed(self.query)
@@ -106,7 +119,7 @@ class KNNEvaluator:
             gallery, gallery_labels = (t.numpy() for t in context.embed(self.gallery))
             query_labels = self._in_gallery_numbering(context, query_labels)
         return retrieval_metrics(query.numpy(), query_labels.numpy(), gallery, gallery_labels, ks=self.ks,
-                                 map_at_r=self.map_at_r, metric=self.metric, chunk_size=self.chunk_size)
+                                 map_at_r=self.map_at_r, metric=self.metric, chunk_size=self.chunk_size, index=self.index)
 
     def _in_gallery_numbering(self, context: EvalContext, labels: torch.Tensor) -> torch.Tensor:
         """Query labels renumbered as the gallery numbers the same class names (splits may number them apart)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from pytorch_metric_learning.utils import distributed as pml_distributed
 from torch import nn
 
 from toolkit import ToolkitError
@@ -18,6 +19,11 @@ class PMLLoss(Loss):
     pairs or triplets, or uses those the miner picks. ``pairs`` and ``triplets`` batches are flattened
     too, and the sampled pairs or triplets are given to PML as the explicit ``indices_tuple``, so the
     PML loss sees exactly the pairs the built-in losses would.
+
+    In a distributed run (``torchrun``), a ``labels`` batch is every rank's slice of it: the loss and the
+    miner see all ranks' embeddings together (:func:`with_other_ranks`), so the result does not depend on how
+    the batch was split. Pair and triplet batches need nothing of the kind: their loss is a mean over
+    independent pairs or triplets, and averaging the ranks' gradients gives the whole batch's.
     """
 
     def __init__(self, loss: nn.Module, *, name: str, batch: str = "labels", miner: Any = None,
@@ -41,6 +47,8 @@ class PMLLoss(Loss):
         embeddings = batch.embeddings.reshape(size * members, dim)
         labels = batch.labels.reshape(size * members)
         self._check_sizes(dim, labels)
+        if batch.kind == "labels" and pml_distributed.is_distributed() and torch.distributed.get_world_size() > 1:
+            embeddings, labels = with_other_ranks(embeddings, labels)
         indices_tuple = None
         if batch.kind == "labels":
             if self.miner is not None:
@@ -76,3 +84,20 @@ class PMLLoss(Loss):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, batch={self.batch_kind!r}"
+
+
+def with_other_ranks(embeddings: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """This rank's embeddings and labels followed by every other rank's, gathered as PML's
+    ``DistributedLossWrapper`` and ``DistributedMinerWrapper`` gather them (``utils.distributed.gather``).
+
+    Only this rank's part carries a gradient, so that gradient is multiplied by the world size: once
+    DistributedDataParallel averages the ranks' gradients, the encoder gets the gradient of the whole batch's
+    loss. (PML's wrapper multiplies the loss instead, which also multiplies the gradient of the loss's own
+    parameters, such as proxies or class weights, and the loss reported; here both stay those of the whole batch.)
+    """
+    world = torch.distributed.get_world_size()
+    own = embeddings.view_as(embeddings)
+    if own.requires_grad:
+        own.register_hook(lambda grad: grad * world)
+    gathered, gathered_labels, _ = pml_distributed.gather(own, labels)
+    return gathered, gathered_labels

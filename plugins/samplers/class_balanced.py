@@ -20,7 +20,7 @@ class ClassBalancedSampler:
     drawn in a few vectorised steps.
 
     Args:
-        classes_per_batch: distinct classes in each batch.
+        classes_per_batch: distinct classes in each batch (the global batch: a distributed run shares it out among its processes).
         images_per_class: images of each of those classes in each batch (the "m" of m-per-class sampling).
         batches_per_epoch: batches per epoch (default: as many as make one pass over the training images).
     """

@@ -37,7 +37,7 @@ class PairSampler:
     (negative).
 
     Args:
-        batch_size: pairs per batch.
+        batch_size: pairs per batch (the global batch: a distributed run shares it out among its processes).
         positive_fraction: share of same-class pairs.
         pairs_per_epoch: pairs per epoch (default: one per training image).
         drop_last: drop a last, smaller batch.
@@ -69,7 +69,7 @@ class TripletSampler:
     """Triplets (anchor, positive of its class, negative of another class), drawn fresh every epoch.
 
     Args:
-        batch_size: triplets per batch.
+        batch_size: triplets per batch (the global batch: a distributed run shares it out among its processes).
         triplets_per_epoch: triplets per epoch (default: one per training image as anchor).
         drop_last: drop a last, smaller batch.
     """
@@ -95,7 +95,7 @@ class BatchSampler:
     """Plain shuffled batches of labelled images, for classification-style and in-batch mining losses.
 
     Args:
-        batch_size: images per batch.
+        batch_size: images per batch (the global batch: a distributed run shares it out among its processes).
         drop_last: drop a last, smaller batch.
     """
 
