@@ -79,11 +79,13 @@ def cache_file() -> Path:
 def fingerprint() -> str:
     """A hash of everything the description depends on (see the module's docstring)."""
     parts: list[Any] = [sys.version, sys.prefix, os.environ.get(ALLOWLIST_VARIABLE)]
-    for entry in sys.path:
+    for entry in sys.path:  # only folders holding distributions: the current folder (python -m) is usually not one
         try:
-            parts.append([entry, sorted(n for n in os.listdir(entry or ".") if n.endswith((".dist-info", ".egg-info")))])
+            found = sorted(n for n in os.listdir(entry or ".") if n.endswith((".dist-info", ".egg-info")))
         except OSError:
-            parts.append([entry, None])
+            continue
+        if found:
+            parts.append([os.path.abspath(entry or "."), found])
     modules = {"toolkit"}
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         parts.append([entry_point.name, entry_point.value, entry_point.dist.metadata["Name"] if entry_point.dist else None])
