@@ -14,6 +14,18 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("TOOLKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cache_folder(tmp_path_factory):
+    """`toolkit list` keeps what it lists in $TOOLKIT_CACHE_DIR: a temporary one for the tests, never the user's."""
+    saved = os.environ.get("TOOLKIT_CACHE_DIR")
+    os.environ["TOOLKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield Path(os.environ["TOOLKIT_CACHE_DIR"])
+    if saved is None:
+        del os.environ["TOOLKIT_CACHE_DIR"]
+    else:
+        os.environ["TOOLKIT_CACHE_DIR"] = saved
+
+
 @pytest.fixture
 def write_recipe(tmp_path):
     """Write a recipe text (dedented) to a file and return its path."""

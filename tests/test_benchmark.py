@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+import faiss
 import torch
 
 from tests.conftest import REPO
@@ -15,11 +16,12 @@ def test_the_speed_benchmark_prints_each_training_and_evaluation_target_on_synth
     speed = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "speed", speed)  # its dataclasses look their module up there
     spec.loader.exec_module(speed)
-    threads = torch.get_num_threads()
+    threads = torch.get_num_threads(), faiss.omp_get_max_threads()
     try:
         speed.main(["--smoke"])
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(threads[0])
+        faiss.omp_set_num_threads(threads[1])
     table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in table[2:]}
     assert list(rows) == ["1. runner images/s vs the article's loop", "2. runner epoch vs tight eager loop",

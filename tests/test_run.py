@@ -62,3 +62,16 @@ def test_each_epoch_logs_the_learning_rate_it_trained_with(quick_recipe, tmp_pat
                  overrides=('scheduler.name="StepLR"', "scheduler.step_size=1", "scheduler.gamma=0.5",
                             "optimizer.lr=0.01"))
     assert [e["lr"] for e in result.metrics["epochs"]] == pytest.approx([0.01, 0.005])
+
+
+def test_run_threads_also_bounds_the_threads_faiss_searches_with(quick_recipe, tmp_path):
+    import faiss
+    import torch
+
+    before = torch.get_num_threads(), faiss.omp_get_max_threads()
+    try:
+        run(quick_recipe, overrides=("run.epochs=1", "run.threads=1"), output=str(tmp_path / "run"), progress=False)
+        assert (torch.get_num_threads(), faiss.omp_get_max_threads()) == (1, 1)
+    finally:
+        torch.set_num_threads(before[0])
+        faiss.omp_set_num_threads(before[1])

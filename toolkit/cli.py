@@ -93,15 +93,9 @@ def validate(recipe: str, overrides: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins(as_json: bool) -> None:
     """List installed plugins, their versions and the components each registers."""
-    from toolkit.registry import KINDS, default_registry
+    from toolkit.listing import installed
 
-    registry = default_registry()
-    rows = []
-    for info in registry.loaded.plugins:
-        components = {kind: [c.name for c in registry.components(kind) if c.plugin == info.name] for kind in KINDS}
-        rows.append({"name": info.name, "distribution": info.distribution, "version": info.version,
-                     "builtin": info.builtin, "hooks": info.hooks, "error": info.error,
-                     "components": {k: v for k, v in components.items() if v}})
+    rows = installed()["plugins"]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -147,26 +141,21 @@ def report(run_dirs: tuple[str, ...], metrics: tuple[str, ...], markdown: str | 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_components(kind: str | None, as_json: bool) -> None:
     """List registered components with their parameters (all kinds, or one KIND)."""
-    from toolkit.registry import KINDS, default_registry
+    from toolkit.listing import installed
 
-    registry = default_registry()
-    kinds = [kind] if kind else list(KINDS)
+    components = installed()["components"]
+    kinds = [kind] if kind else list(components)
     if as_json:
-        data = {k: [{"name": c.name, "plugin": c.plugin, "summary": c.summary,
-                     "parameters": [{"name": p.name, "type": p.type_name, "required": p.required,
-                                     "default": None if p.required else repr(p.default), "doc": p.doc}
-                                    for p in c.parameters]}
-                    for c in registry.components(k)] for k in kinds}
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps({k: components[k] for k in kinds}, indent=2))
         return
     for k in kinds:
         click.echo(click.style(k, bold=True))
-        for c in registry.components(k):
-            click.echo(f"  {c.name}  [{c.plugin}]  {c.summary}")
-            for p in c.parameters:
-                default = "required" if p.required else f"= {p.default!r}"
-                doc = f"  {p.doc}" if p.doc else ""
-                click.echo(f"      {p.name}: {p.type_name} {default}{doc}")
+        for c in components[k]:
+            click.echo(f"  {c['name']}  [{c['plugin']}]  {c['summary']}")
+            for p in c["parameters"]:
+                default = "required" if p["required"] else f"= {p['default']}"
+                doc = f"  {p['doc']}" if p["doc"] else ""
+                click.echo(f"      {p['name']}: {p['type']} {default}{doc}")
 
 
 @main.command()

@@ -33,7 +33,8 @@ class RunSettings(pydantic.BaseModel):
     output: str | None = None
     """Run folder. Default: ``runs/<recipe name>-<date>-<time>`` in the current directory."""
     threads: int | None = pydantic.Field(None, ge=1)
-    """CPU threads for torch (default: torch's own choice)."""
+    """CPU threads for torch and faiss (default: their own choice, one per core). On a machine busy with other jobs,
+    fewer threads than cores can be much faster: threads that wait for each other lose their core to the others."""
     compile: bool = False
     """Compile the encoder with ``torch.compile``."""
     joint_forward: bool = False

@@ -54,7 +54,7 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
     world = distributed.World.from_environment()
     device = pick_device(recipe.run.device, recipe.path, world)
     if recipe.run.threads:
-        torch.set_num_threads(recipe.run.threads)
+        use_threads(recipe.run.threads)
     torch.manual_seed(recipe.run.seed)
     components = build_components(recipe, registry)
     check_against_data(recipe, components)
@@ -284,6 +284,14 @@ def _train_state(recipe: Recipe, components: Components) -> TrainState:
     if recipe.scheduler is not None:
         schedulers.append(make_scheduler(recipe.scheduler, main, where))
     return TrainState(components.encoder, loss, optimizers, schedulers)
+
+
+def use_threads(count: int) -> None:
+    """At most ``count`` CPU threads for torch and for faiss (which searches and clusters with its own OpenMP pool)."""
+    import faiss
+
+    torch.set_num_threads(count)
+    faiss.omp_set_num_threads(count)
 
 
 def pick_device(choice: str, recipe_path: Path, world: distributed.World = distributed.World()) -> torch.device:

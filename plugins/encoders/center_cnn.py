@@ -6,10 +6,12 @@ from typing import Literal
 
 from torch import nn
 
+from .pooling import MaxPool2x2
+
 
 def _convs(c_in: int, c_out: int) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, kernel_size=5, padding=2), nn.PReLU(),
-            nn.Conv2d(c_out, c_out, kernel_size=5, padding=2), nn.PReLU(), nn.MaxPool2d(2)]
+            nn.Conv2d(c_out, c_out, kernel_size=5, padding=2), nn.PReLU(), MaxPool2x2()]
 
 
 class CenterCNN(nn.Module):

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import RandomShiftFlip
+from .pooling import MaxPool2x2
 
 
 class ConvNet(nn.Module):
@@ -47,7 +48,7 @@ class ConvNet(nn.Module):
         channels = in_channels
         for i, stage in enumerate(stages):
             if i:
-                layers.append(nn.MaxPool2d(2))
+                layers.append(MaxPool2x2())
             for out in stage:
                 layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
                 channels = out

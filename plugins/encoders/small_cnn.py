@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from .pooling import MaxPool2x2
+
 
 def _conv(c_in: int, c_out: int) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1), nn.ReLU(inplace=True), nn.BatchNorm2d(c_out)]
@@ -25,8 +27,8 @@ class SmallCNN(nn.Module):
         if image_size % 4:
             raise ValueError(f"image_size must be a multiple of 4 (two 2x2 poolings), got {image_size}")
         self.features = nn.Sequential(
-            *_conv(in_channels, 4), *_conv(4, 4), nn.MaxPool2d(2),
-            *_conv(4, 8), *_conv(8, 8), nn.MaxPool2d(2),
+            *_conv(in_channels, 4), *_conv(4, 4), MaxPool2x2(),
+            *_conv(4, 8), *_conv(8, 8), MaxPool2x2(),
             *_conv(8, 1),
         )
         self.head = nn.Linear((image_size // 4) ** 2, embedding_dim)
