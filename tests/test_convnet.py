@@ -61,3 +61,13 @@ def test_pool_size_keeps_a_coarse_layout_before_the_head():
     encoder = ConvNet(stages=[[4], [8]], embedding_dim=5, pool_size=3)
     assert encoder.head.in_features == 8 * 3 * 3
     assert encoder(torch.rand(2, 1, 28, 28)).shape == (2, 5)
+
+
+def test_mirror_average_gives_a_mirror_image_the_same_embedding_outside_training():
+    torch.manual_seed(0)
+    encoder = ConvNet(stages=[[4], [8]], embedding_dim=5, normalize=True, mirror_average=True).eval()
+    images = torch.rand(3, 1, 12, 12)
+    assert torch.allclose(encoder(images), encoder(images.flip(-1)), atol=1e-6)
+    plain = ConvNet(stages=[[4], [8]], embedding_dim=5, normalize=True).eval()
+    plain.load_state_dict(encoder.state_dict())
+    assert not torch.allclose(plain(images), plain(images.flip(-1)), atol=1e-4)
