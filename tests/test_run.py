@@ -75,3 +75,12 @@ def test_run_threads_also_bounds_the_threads_faiss_searches_with(quick_recipe, t
     finally:
         torch.set_num_threads(before[0])
         faiss.omp_set_num_threads(before[1])
+
+
+def test_channels_last_trains_the_same_cnn_up_to_rounding(quick_recipe, tmp_path):
+    cnn = ('encoder={name="small_cnn", image_size=8, embedding_dim=8}', "run.epochs=1")
+    usual = run(quick_recipe, overrides=cnn, output=str(tmp_path / "usual"), progress=False).metrics
+    fast = run(quick_recipe, overrides=(*cnn, "run.channels_last=true"), output=str(tmp_path / "fast"),
+               progress=False).metrics
+    assert fast["epochs"][0]["loss"] == pytest.approx(usual["epochs"][0]["loss"], rel=1e-4)
+    assert fast["evaluation"]["knn"]["precision_at_1"] == pytest.approx(usual["evaluation"]["knn"]["precision_at_1"], abs=0.01)

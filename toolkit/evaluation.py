@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from toolkit.allocator import keep_freed_memory
 from toolkit.api import EvalContext, Evaluator
 from toolkit.data import Dataset, ImageSet
 from toolkit.distributed import World, gather_rows, row_range, share_buffers
@@ -16,6 +17,7 @@ from toolkit.distributed import World, gather_rows, row_range, share_buffers
 @torch.inference_mode()
 def embed_images(encoder: nn.Module, images: ImageSet, device: torch.device, batch_size: int = 1024) -> torch.Tensor:
     """Embeddings of every image of a split, on the CPU, computed in batches in eval mode."""
+    keep_freed_memory()
     was_training = encoder.training
     encoder.eval()
     chunks = []

@@ -25,6 +25,9 @@ from toolkit.errors import ToolkitError
 
 IndexKind = Literal["auto", "flat", "ivf", "hnsw"]
 KINDS = ("auto", "flat", "ivf", "hnsw")
+MATRIX_PRODUCT_FROM_QUERIES = 20
+"""Exact searches of at least this many queries at once compute distances by matrix products (faiss's setting
+``distance_compute_blas_threshold``; faiss 1.15's default is 128,000)."""
 TRAINING_POINTS_PER_CELL = 40
 """IVF trains its k-means on this many sampled vectors per cell (faiss asks for at least 39)."""
 
@@ -84,8 +87,21 @@ def new_index(dim: int, size: int, choice: IndexChoice, metric: str = "l2") -> A
         index = faiss.IndexIVFFlat(quantizer, dim, choice.cells_for(size), faiss_metric)
         index.nprobe = choice.nprobe
     else:
+        use_matrix_products()
         index = faiss.IndexFlatIP(dim) if metric == "cosine" else faiss.IndexFlatL2(dim)
     return _on_gpu(index)
+
+
+def use_matrix_products() -> None:
+    """Let faiss's exact search compute distances as ``‖x‖² + ‖y‖² − 2⟨x, y⟩`` with matrix products from
+    :data:`MATRIX_PRODUCT_FROM_QUERIES` queries on, instead of one query at a time below 128,000 queries.
+
+    Searching the 60,000 Fashion-MNIST training embeddings (dimension 8) for the 10,000 test ones at k = 10 takes
+    0.47 s instead of 1.35 s on two cores. The two ways round differently, so neighbours at nearly equal distances can
+    swap places: 0.34 % of the neighbour ids in that search, and precision@1 0.7782 instead of 0.7783. The setting is
+    faiss's, for the whole process.
+    """
+    faiss.cvar.distance_compute_blas_threshold = MATRIX_PRODUCT_FROM_QUERIES
 
 
 def _on_gpu(index: Any) -> Any:

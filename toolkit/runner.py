@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from torch import nn
 
 from toolkit import checkpoint, distributed, rng, rundir
 from toolkit.build import Components, build_components, check_against_data, make_optimizer, make_scheduler
@@ -157,6 +158,8 @@ def _prepare_training(recipe: Recipe, components: Components, device: torch.devi
                                           train_images.std, train_images.class_names)
     components.encoder.to(device)
     components.loss.to(device)
+    if recipe.run.channels_last:
+        use_channels_last(components.encoder)
     if recipe.run.compile:
         components.encoder.compile()  # in place: state_dict keys and checkpoints stay those of the plain module
     state = _train_state(recipe, components)
@@ -284,6 +287,17 @@ def _train_state(recipe: Recipe, components: Components) -> TrainState:
     if recipe.scheduler is not None:
         schedulers.append(make_scheduler(recipe.scheduler, main, where))
     return TrainState(components.encoder, loss, optimizers, schedulers)
+
+
+def use_channels_last(encoder: nn.Module) -> None:
+    """Keep ``encoder``'s 4-D weights, and every 4-D tensor it is called with, in channels-last memory order."""
+    encoder.to(memory_format=torch.channels_last)
+    encoder.register_forward_pre_hook(_channels_last_inputs)
+
+
+def _channels_last_inputs(module: nn.Module, args: tuple) -> tuple:
+    return tuple(a.contiguous(memory_format=torch.channels_last) if isinstance(a, torch.Tensor) and a.dim() == 4 else a
+                 for a in args)
 
 
 def use_threads(count: int) -> None:

@@ -13,6 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from toolkit import rng
+from toolkit.allocator import keep_freed_memory
 from toolkit.api import Batch, EmbeddedBatch, Loss, Sampler
 from toolkit.data import ImageSet
 from toolkit.distributed import World, all_finite, global_mean
@@ -215,6 +216,7 @@ def run_training(state: TrainState, sampler: Sampler, images: ImageSet, *, start
                  resume_from: EpochProgress | None = None, stop_requested: Callable[[], bool] | None = None,
                  forward: nn.Module | None = None, world: World = World()) -> None:
     """Epochs ``start_epoch..epochs``; each epoch's sampling depends only on the seed and the epoch number."""
+    keep_freed_memory()
     for epoch in range(start_epoch, epochs + 1):
         generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         partial = resume_from if resume_from is not None and resume_from.epoch == epoch else None

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import RandomShiftFlip
+from .batch_norm import BatchNorm2d
 from .pooling import MaxPool2x2
 
 
@@ -52,7 +53,7 @@ class ConvNet(nn.Module):
             if i:
                 layers.append(MaxPool2x2())
             for out in stage:
-                layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+                layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), BatchNorm2d(out), nn.ReLU(inplace=True)]
                 channels = out
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(pool_size), nn.Flatten())
         self.dropout = nn.Dropout(dropout)

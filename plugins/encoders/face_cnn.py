@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from torch import nn
 
+from .batch_norm import BatchNorm2d
+
 
 def _block(c_in: int, c_out: int) -> list[nn.Module]:
-    return [nn.ReflectionPad2d(1), nn.Conv2d(c_in, c_out, kernel_size=3), nn.ReLU(inplace=True), nn.BatchNorm2d(c_out)]
+    return [nn.ReflectionPad2d(1), nn.Conv2d(c_in, c_out, kernel_size=3), nn.ReLU(inplace=True), BatchNorm2d(c_out)]
 
 
 class FaceCNN(nn.Module):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from torch import nn
 
+from .batch_norm import BatchNorm2d
 from .pooling import MaxPool2x2
 
 
 def _conv(c_in: int, c_out: int) -> list[nn.Module]:
-    return [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1), nn.ReLU(inplace=True), nn.BatchNorm2d(c_out)]
+    return [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1), nn.ReLU(inplace=True), BatchNorm2d(c_out)]
 
 
 class SmallCNN(nn.Module):

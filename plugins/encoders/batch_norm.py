@@ -1,0 +1,104 @@
+"""BatchNorm2d with a fast path for channels-last tensors with few channels."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+CHANNELS_LAST = torch.channels_last
+FEW_CHANNELS = 32
+"""Below this many channels the fast path is taken; from here on PyTorch's own channels-last kernels do well."""
+
+
+def _rows(x: torch.Tensor) -> torch.Tensor:
+    """A channels-last ``N×C×H×W`` tensor as the ``(N·H)×(W·C)`` matrix it is in memory (a view)."""
+    n, c, h, w = x.shape
+    return x.permute(0, 2, 3, 1).reshape(n * h, w * c)
+
+
+def _per_channel(row_sums: torch.Tensor, channels: int) -> torch.Tensor:
+    """Fold the ``W·C`` column sums of :func:`_rows` into ``C`` channel sums."""
+    return row_sums.view(-1, channels).sum(0)
+
+
+class _TrainingBatchNorm(torch.autograd.Function):
+    """Batch statistics, normalisation and its exact gradient on the rows of a channels-last tensor.
+
+    Per-channel vectors are tiled to the row length ``W·C`` so that every elementwise operation runs over long
+    contiguous rows instead of broadcasting a vector of a few channels into the innermost dimension; each of the
+    forward and backward passes reads the input twice and writes the output once.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps, stats_out: list):
+        n, c, h, w = x.shape
+        rows = _rows(x)
+        column_mean, column_var = torch.batch_norm_update_stats(rows, None, None, 0.0)  # per column, one pass
+        column_mean = column_mean.view(w, c)
+        mean = column_mean.mean(0)
+        var = column_var.view(w, c).mean(0) + (column_mean - mean).square().mean(0)
+        invstd = (var + eps).rsqrt()
+        scale = weight * invstd
+        y = torch.empty_like(x, memory_format=CHANNELS_LAST)
+        torch.addcmul((bias - mean * scale).repeat(w), rows, scale.repeat(w), out=_rows(y))
+        ctx.save_for_backward(x, mean, invstd, weight)
+        stats_out += [mean, var]
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        x, mean, invstd, weight = ctx.saved_tensors
+        n, c, h, w = x.shape
+        count = n * h * w
+        rows, grad_rows = _rows(x), _rows(grad_y.contiguous(memory_format=CHANNELS_LAST))
+        grad_bias = _per_channel(grad_rows.sum(0), c)
+        grad_centred = _per_channel((grad_rows * rows).sum(0), c) - mean * grad_bias  # Σ grad·(x - mean)
+        k = weight * invstd
+        x_factor = -k * invstd * invstd * grad_centred / count
+        grad_x = torch.empty_like(grad_y, memory_format=CHANNELS_LAST)
+        grad_x_rows = _rows(grad_x)
+        torch.addcmul((-k * grad_bias / count - x_factor * mean).repeat(w), grad_rows, k.repeat(w), out=grad_x_rows)
+        grad_x_rows.addcmul_(rows, x_factor.repeat(w))
+        return grad_x, grad_centred * invstd, grad_bias, None, None
+
+
+class BatchNorm2d(nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` (same parameters, buffers and state dict), faster on channels-last inputs with few channels.
+
+    PyTorch's batch norm on a channels-last tensor of a few channels is several times slower than on the usual
+    layout (forward and backward on 128×4×28×28 floats: 8.7 ms against 1.2 ms on two cores), which would cancel what
+    channels-last convolutions gain (``run.channels_last``). For such inputs this module computes the same batch
+    statistics, running averages and gradients with operations over whole rows of the tensor's memory. Any other
+    input, and any configuration other than the default affine, tracked, momentum-averaged one, goes to
+    ``nn.BatchNorm2d`` itself.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self._fast_path_applies(x):
+            return super().forward(x)
+        if self.training:
+            return self._normalise_with_batch_statistics(x)
+        scale = self.weight * (self.running_var + self.eps).rsqrt()
+        shift = self.bias - self.running_mean * scale
+        w = x.shape[-1]
+        y = torch.empty_like(x, memory_format=CHANNELS_LAST)
+        torch.addcmul(shift.repeat(w), _rows(x), scale.repeat(w), out=_rows(y))
+        return y
+
+    def _fast_path_applies(self, x: torch.Tensor) -> bool:
+        return (x.dim() == 4 and x.shape[1] < FEW_CHANNELS and x.shape[1] > 1 and x.device.type == "cpu"
+                and x.is_contiguous(memory_format=CHANNELS_LAST) and not x.is_contiguous()
+                and self.affine and self.track_running_stats and self.momentum is not None
+                and x.dtype in (torch.float32, torch.float64) and not torch.jit.is_tracing()
+                and (self.training or not torch.is_grad_enabled()))
+
+    def _normalise_with_batch_statistics(self, x: torch.Tensor) -> torch.Tensor:
+        stats: list[torch.Tensor] = []
+        y = _TrainingBatchNorm.apply(x, self.weight, self.bias, self.eps, stats)
+        mean, var = stats
+        count = x.numel() // x.shape[1]
+        with torch.no_grad():
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(var * (count / max(count - 1, 1)), self.momentum)
+            self.num_batches_tracked.add_(1)
+        return y
