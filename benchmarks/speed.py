@@ -101,14 +101,14 @@ def article_epoch(images, pairs: int) -> float:
     return article_training(images, pairs)[0]
 
 
-def article_training(images, pairs: int, epochs: int = 1) -> tuple[float, torch.nn.Module]:
+def article_training(images, pairs: int, epochs: int = 1, seed: int = 0) -> tuple[float, torch.nn.Module]:
     """Seconds for ``epochs`` epochs of ``pairs`` pairs of the article's loop, and the model it trained: DataLoader
     (default collate, no workers) over ArticlePairDataset, batch 128, the same SmallCNN, Adam 1e-3, contrastive
     loss with margin 2."""
-    random.seed(0)
-    model, optimizer = new_model_and_optimizer()
+    random.seed(seed)
+    model, optimizer = new_model_and_optimizer(seed)
     loader = torch.utils.data.DataLoader(ArticlePairDataset(images), batch_size=BATCH, shuffle=True,
-                                         generator=torch.Generator().manual_seed(0))
+                                         generator=torch.Generator().manual_seed(seed))
     steps = -(-pairs // BATCH)
     model.train()
     start = time.perf_counter()
@@ -165,23 +165,23 @@ def runner_epoch(data_root: Path, pairs: int, threads: int, out: Path) -> dict:
     return result.metrics["epochs"][0]
 
 
-def accuracy_comparison(data_root: Path, train, test, threads: int, epochs: int, out: Path) -> dict:
+def accuracy_comparison(data_root: Path, train, test, threads: int, epochs: int, seed: int, out: Path) -> dict:
     """Test precision@1 (knn evaluator, training set as gallery) after ``epochs`` full epochs of the article's loop
     and of ``toolkit run`` on the recipe, with their training seconds."""
     from toolkit.evaluation import embed_images
     from toolkit.runner import run
     from toolkit_plugins.evaluators.knn import retrieval_metrics
 
-    seconds, model = article_training(article_images(data_root), EPOCH_PAIRS, epochs)
+    seconds, model = article_training(article_images(data_root), EPOCH_PAIRS, epochs, seed)
     cpu = torch.device("cpu")
     article = retrieval_metrics(embed_images(model, test, cpu).numpy(), test.labels.numpy(),
                                 embed_images(model, train, cpu).numpy(), train.labels.numpy(), ks=[1])
-    result = run(RECIPE, overrides=(f"run.epochs={epochs}", f"run.threads={threads}",
+    result = run(RECIPE, overrides=(f"run.epochs={epochs}", f"run.seed={seed}", f"run.threads={threads}",
                                     f"dataset.data_dir={str(data_root)!r}", 'evaluators=[{name="knn", k=[1]}]'),
                  output=str(out / "accuracy"), overwrite=True, progress=False)
     return {"article_p1": article["precision_at_1"], "article_seconds": seconds,
             "runner_p1": result.metrics["evaluation"]["knn"]["precision_at_1"],
-            "runner_seconds": result.metrics["train_seconds"], "epochs": epochs}
+            "runner_seconds": result.metrics["train_seconds"], "epochs": epochs, "seed": seed}
 
 
 def evaluation(model: torch.nn.Module, train, test) -> dict[str, float]:
@@ -304,6 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--accuracy", type=int, metavar="EPOCHS", default=0,
                         help="also train the article's loop and the runner for EPOCHS full epochs each and compare "
                              "their test precision@1 (10 epochs: about 8 minutes on 2 idle cores)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of both trainings of --accuracy (default 0)")
     parser.add_argument("--smoke", action="store_true",
                         help="synthetic 600+100 images, 256 pairs, no memory or start-up rows: checks the script runs")
     args = parser.parse_args(argv)
@@ -337,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"evaluation: {ev}", flush=True)
         accuracy = None
         if args.accuracy:
-            accuracy = accuracy_comparison(args.data_root, train, test, args.threads, args.accuracy, out)
+            accuracy = accuracy_comparison(args.data_root, train, test, args.threads, args.accuracy, args.seed, out)
             print(f"accuracy: {accuracy}", flush=True)
         memory = help_s = list_s = None
         if not args.smoke:
@@ -357,7 +358,8 @@ def main(argv: list[str] | None = None) -> None:
         *([Row(f"1b. test precision@1 after {accuracy['epochs']} epochs", f"{accuracy['runner_p1']:.4f}",
                 f"article's loop {accuracy['article_p1']:.4f}; target: equal or better", None,
                 accuracy["runner_p1"] >= accuracy["article_p1"],
-                f"training: runner {accuracy['runner_seconds']:.0f} s, article's loop {accuracy['article_seconds']:.0f} s")]
+                f"seed {accuracy['seed']}; training: runner {accuracy['runner_seconds']:.0f} s, article's loop "
+                f"{accuracy['article_seconds']:.0f} s")]
           if accuracy else []),
         Row("2. runner epoch vs tight eager loop", f"{record['seconds'] * scale:.1f} s/epoch",
             f"tight {tight * scale:.1f} s/epoch; target <= 1.10x", record["seconds"] / tight,
