@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
+from toolkit.members import joint_members
 from toolkit_plugins.encoders.batch_norm import BatchNorm2d
 
 
@@ -69,3 +71,23 @@ def test_inputs_in_the_usual_layout_go_to_nn_batchnorm_itself(monkeypatch):
 
 def test_its_state_dict_is_that_of_nn_batchnorm():
     assert BatchNorm2d(8).state_dict().keys() == nn.BatchNorm2d(8).state_dict().keys()
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_a_joint_pass_over_two_members_gives_what_two_separate_passes_give(layout):
+    separate, joint = _pair()
+    first, second = (torch.randn(5, 4, 6, 6, dtype=torch.float64) for _ in range(2))
+    upstream = torch.randn(10, 4, 6, 6, dtype=torch.float64)
+    inputs = [first.clone().requires_grad_(), second.clone().requires_grad_()]
+    expected = torch.cat([separate(inputs[0]), separate(inputs[1])])
+    expected.backward(upstream)
+    both = torch.cat([first, second]).contiguous(memory_format=layout).requires_grad_()
+    with joint_members(2):
+        out = joint(both)
+    out.backward(upstream.contiguous(memory_format=layout))
+
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(both.grad, torch.cat([inputs[0].grad, inputs[1].grad]))
+    torch.testing.assert_close(joint.weight.grad, separate.weight.grad)
+    for name, buffer in separate.named_buffers():
+        torch.testing.assert_close(dict(joint.named_buffers())[name], buffer)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from toolkit.data import Dataset
+from toolkit.members import batch_members  # noqa: F401  (part of the plugin API)
 
 BatchKind = Literal["pairs", "triplets", "labels"]
 

@@ -43,7 +43,9 @@ class RunSettings(pydantic.BaseModel):
     call. The built-in CNNs' BatchNorm keeps up with it; a plugin encoder with ``nn.BatchNorm2d`` on few channels may
     get slower."""
     joint_forward: bool = False
-    """Embed all members of a pair/triplet batch in one forward pass (BatchNorm then sees them together)."""
+    """Embed all members of a pair/triplet batch in one forward pass: fewer, larger calls. The built-in CNNs'
+    BatchNorm still computes statistics per member, as separate passes would; a plugin encoder's ``nn.BatchNorm2d``
+    sees the members together unless it reads :func:`toolkit.api.batch_members`."""
     max_bad_steps: int = pydantic.Field(20, ge=0)
     """Training stops once more steps than this had a non-finite loss."""
     eval_batch_size: int = pydantic.Field(1024, ge=1)

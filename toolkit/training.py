@@ -18,6 +18,7 @@ from toolkit.api import Batch, EmbeddedBatch, Loss, Sampler
 from toolkit.data import ImageSet
 from toolkit.distributed import World, all_finite, global_mean
 from toolkit.errors import ToolkitError
+from toolkit.members import joint_members
 
 
 @dataclass
@@ -95,8 +96,11 @@ def embed_batch(encoder: nn.Module, images: ImageSet, batch: Batch, device: torc
     """Run the encoder over every member of a batch; members go through separately unless ``joint``."""
     size, members = batch.indices.shape
     indices = batch.indices.to(images.images.device)
-    if joint or members == 1:
-        embeddings = encoder(images.batch(indices).to(device)).view(size, members, -1)
+    if members == 1:
+        embeddings = encoder(images.batch(indices).to(device)).view(size, 1, -1)
+    elif joint:
+        with joint_members(members):  # member-major: all first members, then all second members, ...
+            embeddings = encoder(images.batch(indices.T.reshape(-1)).to(device)).view(members, size, -1).transpose(0, 1)
     else:
         embeddings = torch.stack([encoder(images.batch(indices[:, j]).to(device)) for j in range(members)], dim=1)
     same = batch.same.to(device) if batch.same is not None else None

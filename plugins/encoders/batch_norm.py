@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from toolkit.api import batch_members
+
 CHANNELS_LAST = torch.channels_last
 FEW_CHANNELS = 32
 """Below this many channels the fast path is taken; from here on PyTorch's own channels-last kernels do well."""
@@ -22,7 +24,8 @@ def _per_channel(row_sums: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 class _TrainingBatchNorm(torch.autograd.Function):
-    """Batch statistics, normalisation and its exact gradient on the rows of a channels-last tensor.
+    """Batch statistics, normalisation and its exact gradient on the rows of a channels-last tensor, computed
+    separately for each of ``parts`` consecutive equal parts of the batch.
 
     Per-channel vectors are tiled to the row length ``W·C`` so that every elementwise operation runs over long
     contiguous rows instead of broadcasting a vector of a few channels into the innermost dimension; each of the
@@ -30,36 +33,44 @@ class _TrainingBatchNorm(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, eps, stats_out: list):
+    def forward(ctx, x, weight, bias, eps, parts: int, stats_out: list):
         n, c, h, w = x.shape
-        rows = _rows(x)
-        column_mean, column_var = torch.batch_norm_update_stats(rows, None, None, 0.0)  # per column, one pass
-        column_mean = column_mean.view(w, c)
-        mean = column_mean.mean(0)
-        var = column_var.view(w, c).mean(0) + (column_mean - mean).square().mean(0)
-        invstd = (var + eps).rsqrt()
-        scale = weight * invstd
         y = torch.empty_like(x, memory_format=CHANNELS_LAST)
-        torch.addcmul((bias - mean * scale).repeat(w), rows, scale.repeat(w), out=_rows(y))
-        ctx.save_for_backward(x, mean, invstd, weight)
-        stats_out += [mean, var]
+        means, invstds = [], []
+        for rows, out in zip(_rows(x).chunk(parts), _rows(y).chunk(parts)):
+            column_mean, column_var = torch.batch_norm_update_stats(rows, None, None, 0.0)  # per column, one pass
+            column_mean = column_mean.view(w, c)
+            mean = column_mean.mean(0)
+            var = column_var.view(w, c).mean(0) + (column_mean - mean).square().mean(0)
+            invstd = (var + eps).rsqrt()
+            scale = weight * invstd
+            torch.addcmul((bias - mean * scale).repeat(w), rows, scale.repeat(w), out=out)
+            means.append(mean)
+            invstds.append(invstd)
+            stats_out.append((mean, var))
+        ctx.save_for_backward(x, torch.stack(means), torch.stack(invstds), weight)
+        ctx.parts = parts
         return y
 
     @staticmethod
     def backward(ctx, grad_y):
-        x, mean, invstd, weight = ctx.saved_tensors
+        x, means, invstds, weight = ctx.saved_tensors
         n, c, h, w = x.shape
-        count = n * h * w
-        rows, grad_rows = _rows(x), _rows(grad_y.contiguous(memory_format=CHANNELS_LAST))
-        grad_bias = _per_channel(grad_rows.sum(0), c)
-        grad_centred = _per_channel((grad_rows * rows).sum(0), c) - mean * grad_bias  # Σ grad·(x - mean)
-        k = weight * invstd
-        x_factor = -k * invstd * invstd * grad_centred / count
+        count = n * h * w // ctx.parts
         grad_x = torch.empty_like(grad_y, memory_format=CHANNELS_LAST)
-        grad_x_rows = _rows(grad_x)
-        torch.addcmul((-k * grad_bias / count - x_factor * mean).repeat(w), grad_rows, k.repeat(w), out=grad_x_rows)
-        grad_x_rows.addcmul_(rows, x_factor.repeat(w))
-        return grad_x, grad_centred * invstd, grad_bias, None, None
+        grad_weight, grad_bias = torch.zeros_like(weight), torch.zeros_like(weight)
+        parts = zip(_rows(x).chunk(ctx.parts), _rows(grad_y.contiguous(memory_format=CHANNELS_LAST)).chunk(ctx.parts),
+                    _rows(grad_x).chunk(ctx.parts), means, invstds)
+        for rows, grad_rows, grad_x_rows, mean, invstd in parts:
+            sum_grad = _per_channel(grad_rows.sum(0), c)
+            grad_centred = _per_channel((grad_rows * rows).sum(0), c) - mean * sum_grad  # Σ grad·(x - mean)
+            k = weight * invstd
+            x_factor = -k * invstd * invstd * grad_centred / count
+            torch.addcmul((-k * sum_grad / count - x_factor * mean).repeat(w), grad_rows, k.repeat(w), out=grad_x_rows)
+            grad_x_rows.addcmul_(rows, x_factor.repeat(w))
+            grad_weight += grad_centred * invstd
+            grad_bias += sum_grad
+        return grad_x, grad_weight, grad_bias, None, None, None
 
 
 class BatchNorm2d(nn.BatchNorm2d):
@@ -71,13 +82,22 @@ class BatchNorm2d(nn.BatchNorm2d):
     statistics, running averages and gradients with operations over whole rows of the tensor's memory. Any other
     input, and any configuration other than the default affine, tracked, momentum-averaged one, goes to
     ``nn.BatchNorm2d`` itself.
+
+    In a joint forward pass over the members of pair or triplet batches (``run.joint_forward``) it computes the
+    batch statistics of each member's part separately (:func:`toolkit.api.batch_members`), in member order, so that
+    outputs, gradients and running statistics are those of one pass per member.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = batch_members() if self.training else 1
+        if parts < 1 or x.shape[0] % parts:
+            parts = 1
         if not self._fast_path_applies(x):
-            return super().forward(x)
+            if parts == 1:
+                return super().forward(x)
+            return torch.cat([super(BatchNorm2d, self).forward(part) for part in x.chunk(parts)])
         if self.training:
-            return self._normalise_with_batch_statistics(x)
+            return self._normalise_with_batch_statistics(x, parts)
         scale = self.weight * (self.running_var + self.eps).rsqrt()
         shift = self.bias - self.running_mean * scale
         w = x.shape[-1]
@@ -92,13 +112,13 @@ class BatchNorm2d(nn.BatchNorm2d):
                 and x.dtype in (torch.float32, torch.float64) and not torch.jit.is_tracing()
                 and (self.training or not torch.is_grad_enabled()))
 
-    def _normalise_with_batch_statistics(self, x: torch.Tensor) -> torch.Tensor:
-        stats: list[torch.Tensor] = []
-        y = _TrainingBatchNorm.apply(x, self.weight, self.bias, self.eps, stats)
-        mean, var = stats
-        count = x.numel() // x.shape[1]
+    def _normalise_with_batch_statistics(self, x: torch.Tensor, parts: int) -> torch.Tensor:
+        stats: list[tuple[torch.Tensor, torch.Tensor]] = []
+        y = _TrainingBatchNorm.apply(x, self.weight, self.bias, self.eps, parts, stats)
+        count = x.numel() // x.shape[1] // parts
         with torch.no_grad():
-            self.running_mean.lerp_(mean, self.momentum)
-            self.running_var.lerp_(var * (count / max(count - 1, 1)), self.momentum)
-            self.num_batches_tracked.add_(1)
+            for mean, var in stats:
+                self.running_mean.lerp_(mean, self.momentum)
+                self.running_var.lerp_(var * (count / max(count - 1, 1)), self.momentum)
+                self.num_batches_tracked.add_(1)
         return y
