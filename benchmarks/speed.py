@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from toolkit.allocator import keep_freed_memory
+from toolkit.members import joint_members
 from toolkit.recipe import load_recipe
 from toolkit.runner import use_channels_last, use_threads
 
@@ -144,7 +145,11 @@ def tight_loop(images: torch.Tensor, labels: torch.Tensor, pairs: int, *, channe
     model.train()
     start = time.perf_counter()
     for a, b, same in batches:
-        embedded = model(a).chunk(2) if joint else (model(a), model(b))
+        if joint:
+            with joint_members(2):  # as the runner's joint pass: BatchNorm statistics per half
+                embedded = model(a).chunk(2)
+        else:
+            embedded = model(a), model(b)
         loss = contrastive(*embedded, same)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
