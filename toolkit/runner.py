@@ -163,7 +163,8 @@ def _prepare_training(recipe: Recipe, components: Components, device: torch.devi
     if recipe.run.compile:
         components.encoder.compile()  # in place: state_dict keys and checkpoints stay those of the plain module
     state = _train_state(recipe, components)
-    training = Training(state, train_images, BatchLoss(components.encoder, components.loss, recipe.run.joint_forward))
+    forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward, recipe.run.precision)
+    training = Training(state, train_images, forward)
     if saved is not None:
         try:
             state.load_state_dict(saved)

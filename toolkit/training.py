@@ -112,14 +112,19 @@ class BatchLoss(nn.Module):
 
     One call per step, however many encoder passes a batch needs, so that a distributed run can wrap the whole
     step in DistributedDataParallel, which then keeps the encoder's and the loss's own parameters in step.
+    With ``precision = "bfloat16"`` the encoder runs under bfloat16 autocast (its weights stay float32); the loss
+    always gets float32 embeddings.
     """
 
-    def __init__(self, encoder: nn.Module, loss: Loss, joint: bool):
+    def __init__(self, encoder: nn.Module, loss: Loss, joint: bool, precision: str = "float32"):
         super().__init__()
-        self.encoder, self.loss, self.joint = encoder, loss, joint
+        self.encoder, self.loss, self.joint, self.precision = encoder, loss, joint, precision
 
     def forward(self, images: ImageSet, batch: Batch, device: torch.device) -> torch.Tensor:
-        return self.loss(embed_batch(self.encoder, images, batch, device, self.joint))
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
+            embedded = embed_batch(self.encoder, images, batch, device, self.joint)
+        embedded.embeddings = embedded.embeddings.float()  # the loss and its own weights stay in float32
+        return self.loss(embedded)
 
 
 def _all_finite(modules: list[nn.Module]) -> bool:

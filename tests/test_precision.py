@@ -1,0 +1,60 @@
+"""run.precision = "bfloat16": the encoder trains under bfloat16 autocast, the loss and the weights stay float32."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from toolkit.api import Batch, EmbeddedBatch
+from toolkit.data import ImageSet
+from toolkit.runner import run
+from toolkit.training import BatchLoss
+
+
+class _LinearEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(16, 3)
+        self.output_dtypes: list[torch.dtype] = []
+
+    def forward(self, x):
+        z = self.linear(x.flatten(1))
+        self.output_dtypes.append(z.dtype)
+        return z
+
+
+class _RecordsDtype(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.seen: list[torch.dtype] = []
+
+    def forward(self, batch: EmbeddedBatch) -> torch.Tensor:
+        self.seen.append(batch.embeddings.dtype)
+        return batch.embeddings.pow(2).mean()
+
+
+def _labels_batch() -> tuple[ImageSet, Batch]:
+    images = ImageSet(torch.randint(0, 256, (6, 1, 4, 4), dtype=torch.uint8), torch.arange(6) % 2)
+    indices = torch.arange(6).unsqueeze(1)
+    return images, Batch("labels", indices, images.labels)
+
+
+@pytest.mark.parametrize(("precision", "encoder_dtype"), [("float32", torch.float32), ("bfloat16", torch.bfloat16)])
+def test_the_encoder_runs_in_the_chosen_precision_and_the_loss_gets_float32(precision, encoder_dtype):
+    encoder, loss = _LinearEncoder(), _RecordsDtype()
+    images, batch = _labels_batch()
+    value = BatchLoss(encoder, loss, joint=False, precision=precision)(images, batch, torch.device("cpu"))
+    value.backward()
+    assert encoder.output_dtypes == [encoder_dtype]
+    assert loss.seen == [torch.float32]
+    assert encoder.linear.weight.dtype == torch.float32 and encoder.linear.weight.grad.dtype == torch.float32
+
+
+def test_a_bfloat16_run_trains_a_cnn_about_as_well_as_float32(quick_recipe, tmp_path):
+    cnn = ('encoder={name="small_cnn", image_size=8, embedding_dim=8}', "run.epochs=1")
+    usual = run(quick_recipe, overrides=cnn, output=str(tmp_path / "usual"), progress=False).metrics
+    half = run(quick_recipe, overrides=(*cnn, 'run.precision="bfloat16"'), output=str(tmp_path / "half"),
+               progress=False).metrics
+    assert half["epochs"][0]["loss"] == pytest.approx(usual["epochs"][0]["loss"], rel=0.05)
+    assert half["evaluation"]["knn"]["precision_at_1"] == pytest.approx(usual["evaluation"]["knn"]["precision_at_1"], abs=0.05)
