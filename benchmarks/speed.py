@@ -2,6 +2,7 @@
 
     TOOLKIT_DATA=../shared/data .venv/bin/python benchmarks/speed.py [--pairs 12800] [--threads 2]
     .venv/bin/python benchmarks/speed.py --smoke      # seconds: synthetic 28x28 images, checks the script runs
+    TOOLKIT_DATA=../shared/data .venv/bin/python benchmarks/speed.py --accuracy 10 --accuracy-only --seeds 3,4 --threads 1
 
 Training figures are timed on ``--pairs`` pairs (a fraction of the 60,000-pair epoch) and extrapolated to a
 full epoch; the table says so. ``ArticlePairDataset`` and ``article_epoch`` are the baseline: a faithful
@@ -324,6 +325,8 @@ def main(argv: list[str] | None = None) -> None:
                              "their test precision@1 (10 epochs: about 8 minutes on 2 idle cores)")
     parser.add_argument("--seeds", type=lambda text: [int(x) for x in text.split(",")], default=[0], metavar="S[,S...]",
                         help="seeds of --accuracy: both trainings once per seed, the row compares the means (default 0)")
+    parser.add_argument("--accuracy-only", action="store_true",
+                        help="only row 1b (with --accuracy): for running seeds in separate processes side by side")
     parser.add_argument("--smoke", action="store_true",
                         help="synthetic 600+100 images, 256 pairs, no memory or start-up rows: checks the script runs")
     args = parser.parse_args(argv)
@@ -341,6 +344,14 @@ def main(argv: list[str] | None = None) -> None:
         pairs = min(args.pairs, len(train))
         scale = EPOCH_PAIRS / pairs
         timed = f"timed on {pairs:,} pairs ({pairs * 2:,} images), extrapolated to the {EPOCH_PAIRS:,}-pair epoch"
+        if args.accuracy_only:
+            if not args.accuracy:
+                parser.error("--accuracy-only needs --accuracy EPOCHS")
+            accuracy = [accuracy_comparison(args.data_root, train, test, args.threads, args.accuracy, seed, out)
+                        for seed in args.seeds]
+            print()
+            print_table([accuracy_row(accuracy)])
+            return
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; {timed}", flush=True)
 
         tight_loop(train.images, train.labels, min(256, pairs))  # warm-up: oneDNN sets up its kernels once per process
