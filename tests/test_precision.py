@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import torch
 from torch import nn
@@ -58,3 +60,11 @@ def test_a_bfloat16_run_trains_a_cnn_about_as_well_as_float32(quick_recipe, tmp_
                progress=False).metrics
     assert half["epochs"][0]["loss"] == pytest.approx(usual["epochs"][0]["loss"], rel=0.05)
     assert half["evaluation"]["knn"]["precision_at_1"] == pytest.approx(usual["evaluation"]["knn"]["precision_at_1"], abs=0.05)
+
+
+def test_bfloat16_on_a_cpu_without_bfloat16_instructions_warns_that_it_is_slower(quick_recipe, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr("toolkit.runner.cpu_has_bfloat16", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="toolkit"):
+        run(quick_recipe, overrides=("run.epochs=1", 'run.precision="bfloat16"', "evaluators=[]"),
+            output=str(tmp_path / "out"), progress=False)
+    assert any('run.precision = "bfloat16"' in r.getMessage() and "slower" in r.getMessage() for r in caplog.records)

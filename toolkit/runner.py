@@ -196,6 +196,9 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
     started = time.perf_counter()
     transform = ImageTransform.of(components.dataset.split("train"))
     training = _prepare_training(recipe, components, device, world, saved, run_dir)
+    if recipe.run.precision == "bfloat16" and device.type == "cpu" and not cpu_has_bfloat16():
+        log.warning('run.precision = "bfloat16" on a CPU without bfloat16 instructions (AVX-512 BF16 or AMX): '
+                    'training is likely slower than with "float32"')
     state = training.state
     fingerprint = checkpoint.recipe_fingerprint(recipe.data)
     if saved is not None:
@@ -299,6 +302,14 @@ def use_channels_last(encoder: nn.Module) -> None:
 def _channels_last_inputs(module: nn.Module, args: tuple) -> tuple:
     return tuple(a.contiguous(memory_format=torch.channels_last) if isinstance(a, torch.Tensor) and a.dim() == 4 else a
                  for a in args)
+
+
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX), as oneDNN sees it."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return True  # cannot tell: say nothing
 
 
 def use_threads(count: int) -> None:
