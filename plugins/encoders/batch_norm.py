@@ -18,59 +18,62 @@ def _rows(x: torch.Tensor) -> torch.Tensor:
     return x.permute(0, 2, 3, 1).reshape(n * h, w * c)
 
 
-def _per_channel(row_sums: torch.Tensor, channels: int) -> torch.Tensor:
-    """Fold the ``W·C`` column sums of :func:`_rows` into ``C`` channel sums."""
-    return row_sums.view(-1, channels).sum(0)
+def _tiled(values: torch.Tensor, width: int) -> torch.Tensor:
+    """Per-channel values ``(P, C)`` repeated ``width`` times, ``(P, 1, W·C)``: one value per column of a memory row."""
+    parts, channels = values.shape
+    return values.unsqueeze(1).expand(parts, width, channels).reshape(parts, 1, width * channels)
+
+
+def _per_channel(column_values: torch.Tensor, channels: int) -> torch.Tensor:
+    """Fold ``(P, W·C)`` column values of :func:`_rows` into ``(P, C)`` channel sums."""
+    return column_values.view(len(column_values), -1, channels).sum(1)
 
 
 class _TrainingBatchNorm(torch.autograd.Function):
     """Batch statistics, normalisation and its exact gradient on the rows of a channels-last tensor, computed
     separately for each of ``parts`` consecutive equal parts of the batch.
 
-    Per-channel vectors are tiled to the row length ``W·C`` so that every elementwise operation runs over long
-    contiguous rows instead of broadcasting a vector of a few channels into the innermost dimension; each of the
-    forward and backward passes reads the input twice and writes the output once.
+    The rows of the parts are viewed as one ``(parts, rows per part, W·C)`` tensor, and per-channel vectors are tiled
+    to the row length ``W·C``, so that every elementwise operation runs once over long contiguous rows (instead of
+    broadcasting a vector of a few channels into the innermost dimension, or once per part); each of the forward and
+    backward passes reads the input twice and writes the output once.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, parts: int, stats_out: list):
         n, c, h, w = x.shape
+        rows = _rows(x).view(parts, -1, w * c)
+        column_stats = [torch.batch_norm_update_stats(part, None, None, 0.0) for part in rows]  # one pass per part
+        column_mean = torch.stack([m for m, _ in column_stats]).view(parts, w, c)
+        column_var = torch.stack([v for _, v in column_stats]).view(parts, w, c)
+        mean = column_mean.mean(1)
+        var = column_var.mean(1) + (column_mean - mean.unsqueeze(1)).square().mean(1)
+        invstd = (var + eps).rsqrt()
+        scale = weight * invstd
         y = torch.empty_like(x, memory_format=CHANNELS_LAST)
-        means, invstds = [], []
-        for rows, out in zip(_rows(x).chunk(parts), _rows(y).chunk(parts)):
-            column_mean, column_var = torch.batch_norm_update_stats(rows, None, None, 0.0)  # per column, one pass
-            column_mean = column_mean.view(w, c)
-            mean = column_mean.mean(0)
-            var = column_var.view(w, c).mean(0) + (column_mean - mean).square().mean(0)
-            invstd = (var + eps).rsqrt()
-            scale = weight * invstd
-            torch.addcmul((bias - mean * scale).repeat(w), rows, scale.repeat(w), out=out)
-            means.append(mean)
-            invstds.append(invstd)
-            stats_out.append((mean, var))
-        ctx.save_for_backward(x, torch.stack(means), torch.stack(invstds), weight)
+        torch.addcmul(_tiled(bias - mean * scale, w), rows, _tiled(scale, w), out=_rows(y).view(parts, -1, w * c))
+        stats_out.extend(zip(mean, var))
+        ctx.save_for_backward(x, mean, invstd, weight)
         ctx.parts = parts
         return y
 
     @staticmethod
     def backward(ctx, grad_y):
-        x, means, invstds, weight = ctx.saved_tensors
+        x, mean, invstd, weight = ctx.saved_tensors
         n, c, h, w = x.shape
-        count = n * h * w // ctx.parts
+        parts = ctx.parts
+        count = n * h * w // parts
+        rows = _rows(x).view(parts, -1, w * c)
+        grad_rows = _rows(grad_y.contiguous(memory_format=CHANNELS_LAST)).view(parts, -1, w * c)
+        sum_grad = _per_channel(grad_rows.sum(1), c)
+        grad_centred = _per_channel((grad_rows * rows).sum(1), c) - mean * sum_grad  # Σ grad·(x - mean)
+        k = weight * invstd
+        x_factor = -k * invstd * invstd * grad_centred / count
         grad_x = torch.empty_like(grad_y, memory_format=CHANNELS_LAST)
-        grad_weight, grad_bias = torch.zeros_like(weight), torch.zeros_like(weight)
-        parts = zip(_rows(x).chunk(ctx.parts), _rows(grad_y.contiguous(memory_format=CHANNELS_LAST)).chunk(ctx.parts),
-                    _rows(grad_x).chunk(ctx.parts), means, invstds)
-        for rows, grad_rows, grad_x_rows, mean, invstd in parts:
-            sum_grad = _per_channel(grad_rows.sum(0), c)
-            grad_centred = _per_channel((grad_rows * rows).sum(0), c) - mean * sum_grad  # Σ grad·(x - mean)
-            k = weight * invstd
-            x_factor = -k * invstd * invstd * grad_centred / count
-            torch.addcmul((-k * sum_grad / count - x_factor * mean).repeat(w), grad_rows, k.repeat(w), out=grad_x_rows)
-            grad_x_rows.addcmul_(rows, x_factor.repeat(w))
-            grad_weight += grad_centred * invstd
-            grad_bias += sum_grad
-        return grad_x, grad_weight, grad_bias, None, None, None
+        grad_x_rows = _rows(grad_x).view(parts, -1, w * c)
+        torch.addcmul(_tiled(-k * sum_grad / count - x_factor * mean, w), grad_rows, _tiled(k, w), out=grad_x_rows)
+        grad_x_rows.addcmul_(rows, _tiled(x_factor, w))
+        return grad_x, (grad_centred * invstd).sum(0), sum_grad.sum(0), None, None, None
 
 
 class BatchNorm2d(nn.BatchNorm2d):
@@ -102,7 +105,7 @@ class BatchNorm2d(nn.BatchNorm2d):
         shift = self.bias - self.running_mean * scale
         w = x.shape[-1]
         y = torch.empty_like(x, memory_format=CHANNELS_LAST)
-        torch.addcmul(shift.repeat(w), _rows(x), scale.repeat(w), out=_rows(y))
+        torch.addcmul(_tiled(shift[None], w)[0], _rows(x), _tiled(scale[None], w)[0], out=_rows(y))
         return y
 
     def _fast_path_applies(self, x: torch.Tensor) -> bool:
