@@ -91,3 +91,25 @@ def test_a_joint_pass_over_two_members_gives_what_two_separate_passes_give(layou
     torch.testing.assert_close(joint.weight.grad, separate.weight.grad)
     for name, buffer in separate.named_buffers():
         torch.testing.assert_close(dict(joint.named_buffers())[name], buffer)
+
+
+def test_a_bfloat16_input_is_normalised_in_bfloat16_with_float32_statistics_and_parameter_gradients(monkeypatch):
+    reference, _ = _pair()
+    fast = BatchNorm2d(4)
+    fast.load_state_dict(reference.state_dict())
+    x = (torch.randn(8, 4, 6, 6) * 3 + 1).bfloat16()
+    upstream = torch.randn(8, 4, 6, 6).bfloat16()
+    x_ref, x_fast = x.double().requires_grad_(), _channels_last(x).requires_grad_()
+    y_ref = reference(x_ref)
+    y_ref.backward(upstream.double())
+    monkeypatch.setattr(nn.BatchNorm2d, "forward", lambda self, x: pytest.fail("not the fast path"))
+    y_fast = fast(x_fast)
+    y_fast.backward(_channels_last(upstream))
+
+    assert y_fast.dtype == x_fast.grad.dtype == torch.bfloat16
+    assert fast.weight.grad.dtype == fast.running_mean.dtype == torch.float32
+    torch.testing.assert_close(y_fast.double(), y_ref, rtol=0.02, atol=0.02)
+    torch.testing.assert_close(x_fast.grad.double(), x_ref.grad, rtol=0.05, atol=0.02)
+    torch.testing.assert_close(fast.weight.grad.double(), reference.weight.grad, rtol=0.02, atol=0.05)
+    torch.testing.assert_close(fast.bias.grad.double(), reference.bias.grad, rtol=0.02, atol=0.05)
+    torch.testing.assert_close(fast.running_var.double(), reference.running_var, rtol=0.01, atol=0.01)

@@ -18,15 +18,20 @@ def _rows(x: torch.Tensor) -> torch.Tensor:
     return x.permute(0, 2, 3, 1).reshape(n * h, w * c)
 
 
-def _tiled(values: torch.Tensor, width: int) -> torch.Tensor:
-    """Per-channel values ``(P, C)`` repeated ``width`` times, ``(P, 1, W·C)``: one value per column of a memory row."""
+def _tiled(values: torch.Tensor, width: int, dtype: torch.dtype) -> torch.Tensor:
+    """Per-channel values ``(P, C)`` repeated ``width`` times, ``(P, 1, W·C)``: one value per column of a memory row,
+    in the ``dtype`` of the rows (so that no elementwise operation mixes types, which would copy the rows)."""
     parts, channels = values.shape
-    return values.unsqueeze(1).expand(parts, width, channels).reshape(parts, 1, width * channels)
+    return values.to(dtype).unsqueeze(1).expand(parts, width, channels).reshape(parts, 1, width * channels)
 
 
 def _per_channel(column_values: torch.Tensor, channels: int) -> torch.Tensor:
-    """Fold ``(P, W·C)`` column values of :func:`_rows` into ``(P, C)`` channel sums."""
-    return column_values.view(len(column_values), -1, channels).sum(1)
+    """Fold ``(P, W·C)`` column values of :func:`_rows` into ``(P, C)`` channel sums, in at least float32."""
+    return column_values.view(len(column_values), -1, channels).sum(1, dtype=_at_least_float32(column_values.dtype))
+
+
+def _at_least_float32(dtype: torch.dtype) -> torch.dtype:
+    return torch.float64 if dtype == torch.float64 else torch.float32
 
 
 class _TrainingBatchNorm(torch.autograd.Function):
@@ -37,6 +42,9 @@ class _TrainingBatchNorm(torch.autograd.Function):
     to the row length ``W·C``, so that every elementwise operation runs once over long contiguous rows (instead of
     broadcasting a vector of a few channels into the innermost dimension, or once per part); each of the forward and
     backward passes reads the input twice and writes the output once.
+
+    A bfloat16 input (under ``run.precision = "bfloat16"``) stays bfloat16 through the elementwise operations; the
+    per-channel statistics and factors are computed in float32 from the column sums.
     """
 
     @staticmethod
@@ -44,14 +52,16 @@ class _TrainingBatchNorm(torch.autograd.Function):
         n, c, h, w = x.shape
         rows = _rows(x).view(parts, -1, w * c)
         column_stats = [torch.batch_norm_update_stats(part, None, None, 0.0) for part in rows]  # one pass per part
-        column_mean = torch.stack([m for m, _ in column_stats]).view(parts, w, c)
-        column_var = torch.stack([v for _, v in column_stats]).view(parts, w, c)
+        stats_type = _at_least_float32(x.dtype)
+        column_mean = torch.stack([m for m, _ in column_stats]).to(stats_type).view(parts, w, c)
+        column_var = torch.stack([v for _, v in column_stats]).to(stats_type).view(parts, w, c)
         mean = column_mean.mean(1)
         var = column_var.mean(1) + (column_mean - mean.unsqueeze(1)).square().mean(1)
         invstd = (var + eps).rsqrt()
         scale = weight * invstd
         y = torch.empty_like(x, memory_format=CHANNELS_LAST)
-        torch.addcmul(_tiled(bias - mean * scale, w), rows, _tiled(scale, w), out=_rows(y).view(parts, -1, w * c))
+        torch.addcmul(_tiled(bias - mean * scale, w, x.dtype), rows, _tiled(scale, w, x.dtype),
+                      out=_rows(y).view(parts, -1, w * c))
         stats_out.extend(zip(mean, var))
         ctx.save_for_backward(x, mean, invstd, weight)
         ctx.parts = parts
@@ -71,9 +81,11 @@ class _TrainingBatchNorm(torch.autograd.Function):
         x_factor = -k * invstd * invstd * grad_centred / count
         grad_x = torch.empty_like(grad_y, memory_format=CHANNELS_LAST)
         grad_x_rows = _rows(grad_x).view(parts, -1, w * c)
-        torch.addcmul(_tiled(-k * sum_grad / count - x_factor * mean, w), grad_rows, _tiled(k, w), out=grad_x_rows)
-        grad_x_rows.addcmul_(rows, _tiled(x_factor, w))
-        return grad_x, (grad_centred * invstd).sum(0), sum_grad.sum(0), None, None, None
+        torch.addcmul(_tiled(-k * sum_grad / count - x_factor * mean, w, x.dtype), grad_rows, _tiled(k, w, x.dtype),
+                      out=grad_x_rows)
+        grad_x_rows.addcmul_(rows, _tiled(x_factor, w, x.dtype))
+        grad_weight, grad_bias = (grad_centred * invstd).sum(0), sum_grad.sum(0)
+        return grad_x, grad_weight.to(weight.dtype), grad_bias.to(weight.dtype), None, None, None
 
 
 class BatchNorm2d(nn.BatchNorm2d):
@@ -105,14 +117,14 @@ class BatchNorm2d(nn.BatchNorm2d):
         shift = self.bias - self.running_mean * scale
         w = x.shape[-1]
         y = torch.empty_like(x, memory_format=CHANNELS_LAST)
-        torch.addcmul(_tiled(shift[None], w)[0], _rows(x), _tiled(scale[None], w)[0], out=_rows(y))
+        torch.addcmul(_tiled(shift[None], w, x.dtype)[0], _rows(x), _tiled(scale[None], w, x.dtype)[0], out=_rows(y))
         return y
 
     def _fast_path_applies(self, x: torch.Tensor) -> bool:
         return (x.dim() == 4 and x.shape[1] < FEW_CHANNELS and x.shape[1] > 1 and x.device.type == "cpu"
                 and x.is_contiguous(memory_format=CHANNELS_LAST) and not x.is_contiguous()
                 and self.affine and self.track_running_stats and self.momentum is not None
-                and x.dtype in (torch.float32, torch.float64) and not torch.jit.is_tracing()
+                and x.dtype in (torch.float32, torch.float64, torch.bfloat16) and not torch.jit.is_tracing()
                 and (self.training or not torch.is_grad_enabled()))
 
     def _normalise_with_batch_statistics(self, x: torch.Tensor, parts: int) -> torch.Tensor:
