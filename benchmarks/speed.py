@@ -2,6 +2,7 @@
 
     TOOLKIT_DATA=../shared/data .venv/bin/python benchmarks/speed.py [--pairs 12800] [--threads 2]
     .venv/bin/python benchmarks/speed.py --smoke      # seconds: synthetic 28x28 images, checks the script runs
+    TOOLKIT_DATA=../shared/data .venv/bin/python benchmarks/speed.py --device cuda   # on a GPU, data kept there
     TOOLKIT_DATA=../shared/data .venv/bin/python benchmarks/speed.py --accuracy 10 --accuracy-only --seeds 3,4 --threads 1
 
 Training figures are timed on ``--pairs`` pairs (a fraction of the 60,000-pair epoch) and extrapolated to a
@@ -98,17 +99,24 @@ def new_model_and_optimizer(seed: int = 0):
     return model, torch.optim.Adam(model.parameters(), lr=1e-3)
 
 
-def article_epoch(images, pairs: int) -> float:
+def article_epoch(images, pairs: int, device: torch.device) -> float:
     """Seconds for ``pairs`` pairs of the article's loop (see :func:`article_training`)."""
-    return article_training(images, pairs)[0]
+    return article_training(images, pairs, device=device)[0]
 
 
-def article_training(images, pairs: int, epochs: int = 1, seed: int = 0) -> tuple[float, torch.nn.Module]:
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def article_training(images, pairs: int, epochs: int = 1, seed: int = 0,
+                     device: torch.device = torch.device("cpu")) -> tuple[float, torch.nn.Module]:
     """Seconds for ``epochs`` epochs of ``pairs`` pairs of the article's loop, and the model it trained: DataLoader
     (default collate, no workers) over ArticlePairDataset, batch 128, the same SmallCNN, Adam 1e-3, contrastive
-    loss with margin 2."""
+    loss with margin 2. On a GPU the model lives there and each batch is moved there, as the article does."""
     random.seed(seed)
     model, optimizer = new_model_and_optimizer(seed)
+    model.to(device)
     loader = torch.utils.data.DataLoader(ArticlePairDataset(images), batch_size=BATCH, shuffle=True,
                                          generator=torch.Generator().manual_seed(seed))
     steps = -(-pairs // BATCH)
@@ -118,10 +126,12 @@ def article_training(images, pairs: int, epochs: int = 1, seed: int = 0) -> tupl
         for step, (first, second, same) in enumerate(loader):
             if step == steps:
                 break
+            first, second, same = first.to(device), second.to(device), same.to(device)
             loss = contrastive(model(first), model(second), same)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+    synchronize(device)
     return time.perf_counter() - start, model
 
 
@@ -129,16 +139,20 @@ def article_training(images, pairs: int, epochs: int = 1, seed: int = 0) -> tupl
 
 
 def tight_loop(images: torch.Tensor, labels: torch.Tensor, pairs: int, *, channels_last: bool = False,
-               joint: bool = False, precision: str = "float32") -> tuple[float, torch.nn.Module]:
+               joint: bool = False, precision: str = "float32",
+               device: torch.device = torch.device("cpu")) -> tuple[float, torch.nn.Module]:
     """Seconds of forward+backward+Adam over pre-built float batches of 128 pairs (no sampling, no logging), in the
     given execution mode: channels-last weights and batches, both halves of a batch in one forward pass, and the
-    forward pass under bfloat16 autocast (``precision="bfloat16"``, the loss in float32 as in the runner)."""
+    forward pass under bfloat16 autocast (``precision="bfloat16"``, the loss in float32 as in the runner). The
+    batches are built on ``device`` before the clock starts."""
     model, optimizer = new_model_and_optimizer()
+    model.to(device)
+    images, labels = images.to(device), labels.to(device)
     if channels_last:
         use_channels_last(model)
     g = torch.Generator().manual_seed(0)
-    first = torch.randint(len(labels), (pairs,), generator=g)
-    second = torch.randint(len(labels), (pairs,), generator=g)
+    first = torch.randint(len(labels), (pairs,), generator=g).to(device)
+    second = torch.randint(len(labels), (pairs,), generator=g).to(device)
     batches = [(images[first[s:s + BATCH]].float().div_(255), images[second[s:s + BATCH]].float().div_(255),
                 (labels[first[s:s + BATCH]] == labels[second[s:s + BATCH]]).float())
                for s in range(0, pairs, BATCH)]
@@ -146,7 +160,7 @@ def tight_loop(images: torch.Tensor, labels: torch.Tensor, pairs: int, *, channe
         batches = [(torch.cat([a, b]), None, same) for a, b, same in batches]
     model.train()
     start = time.perf_counter()
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16")
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
     for a, b, same in batches:
         with autocast:
             if joint:
@@ -158,55 +172,57 @@ def tight_loop(images: torch.Tensor, labels: torch.Tensor, pairs: int, *, channe
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+    synchronize(device)
     return time.perf_counter() - start, model
 
 
 # ---------------------------------------------------------------- the toolkit
 
 
-def runner_epoch(data_root: Path, pairs: int, threads: int, out: Path) -> dict:
+def runner_epoch(data_root: Path, pairs: int, threads: int, out: Path, device: torch.device) -> dict:
     """The runner's first epoch record on ``pairs`` pairs of the recipe (evaluators off: only training is timed)."""
     from toolkit.runner import run
 
     result = run(RECIPE, overrides=("run.epochs=1", f"run.threads={threads}", f"sampler.pairs_per_epoch={pairs}",
-                                    f"dataset.data_dir={str(data_root)!r}", "evaluators=[]"),
+                                    f"dataset.data_dir={str(data_root)!r}", "evaluators=[]",
+                                    f"run.device={device.type!r}"),
                  output=str(out / "runner"), overwrite=True, progress=False)
     return result.metrics["epochs"][0]
 
 
-def accuracy_comparison(data_root: Path, train, test, threads: int, epochs: int, seed: int, out: Path) -> dict:
+def accuracy_comparison(data_root: Path, train, test, threads: int, epochs: int, seed: int, out: Path,
+                        device: torch.device) -> dict:
     """Test precision@1 (knn evaluator, training set as gallery) after ``epochs`` full epochs of the article's loop
     and of ``toolkit run`` on the recipe, with their training seconds."""
     from toolkit.evaluation import embed_images
     from toolkit.runner import run
     from toolkit_plugins.evaluators.knn import retrieval_metrics
 
-    seconds, model = article_training(article_images(data_root), EPOCH_PAIRS, epochs, seed)
-    cpu = torch.device("cpu")
-    article = retrieval_metrics(embed_images(model, test, cpu).numpy(), test.labels.numpy(),
-                                embed_images(model, train, cpu).numpy(), train.labels.numpy(), ks=[1])
+    seconds, model = article_training(article_images(data_root), EPOCH_PAIRS, epochs, seed, device)
+    article = retrieval_metrics(embed_images(model, test, device).numpy(), test.labels.numpy(),
+                                embed_images(model, train, device).numpy(), train.labels.numpy(), ks=[1])
     result = run(RECIPE, overrides=(f"run.epochs={epochs}", f"run.seed={seed}", f"run.threads={threads}",
-                                    f"dataset.data_dir={str(data_root)!r}", 'evaluators=[{name="knn", k=[1]}]'),
+                                    f"dataset.data_dir={str(data_root)!r}", 'evaluators=[{name="knn", k=[1]}]',
+                                    f"run.device={device.type!r}"),
                  output=str(out / "accuracy"), overwrite=True, progress=False)
     return {"article_p1": article["precision_at_1"], "article_seconds": seconds,
             "runner_p1": result.metrics["evaluation"]["knn"]["precision_at_1"],
             "runner_seconds": result.metrics["train_seconds"], "epochs": epochs, "seed": seed}
 
 
-def evaluation(model: torch.nn.Module, train, test) -> dict[str, float]:
+def evaluation(model: torch.nn.Module, train, test, device: torch.device) -> dict[str, float]:
     """Seconds to embed both splits with toolkit.evaluation.embed_images, and of the exact k-NN searches."""
     from sklearn.neighbors import NearestNeighbors
     from toolkit.evaluation import embed_images
     from toolkit.faiss_index import build_index
     from toolkit_plugins.evaluators.knn import retrieval_metrics
 
-    cpu = torch.device("cpu")
     start = time.perf_counter()
-    gallery, queries = embed_images(model, train, cpu).numpy(), embed_images(model, test, cpu).numpy()
+    gallery, queries = embed_images(model, train, device).numpy(), embed_images(model, test, device).numpy()
     embed = time.perf_counter() - start
     start = time.perf_counter()
     with torch.inference_mode():
-        embed_images(model, train, cpu), embed_images(model, test, cpu)
+        embed_images(model, train, device), embed_images(model, test, device)
     embed_inference = time.perf_counter() - start
 
     gallery, queries = np.ascontiguousarray(gallery, np.float32), np.ascontiguousarray(queries, np.float32)
@@ -228,9 +244,10 @@ def toolkit_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "toolkit"]
 
 
-def peak_memory(data_root: Path, pairs: int | None, threads: int, out: Path) -> tuple[float, float]:
+def peak_memory(data_root: Path, pairs: int | None, threads: int, out: Path, device: torch.device) -> tuple[float, float]:
     """Peak resident memory (bytes) and wall seconds of a child ``toolkit run`` of the recipe, one epoch."""
-    sets = ["run.epochs=1", f"run.threads={threads}", f"dataset.data_dir={str(data_root)!r}"]
+    sets = ["run.epochs=1", f"run.threads={threads}", f"dataset.data_dir={str(data_root)!r}",
+            f"run.device={device.type!r}"]
     if pairs:
         sets.append(f"sampler.pairs_per_epoch={pairs}")
     command = [*toolkit_command(), "run", str(RECIPE), *[a for s in sets for a in ("--set", s)],
@@ -322,6 +339,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--memory-pairs", type=int, default=None,
                         help="pairs of the memory run's epoch (default: the full 60,000)")
     parser.add_argument("--threads", type=int, default=2, help="torch and faiss threads (default 2)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="where all three training loops and the embedding run; on cuda the runner and the tight "
+                             "loop keep the images on the GPU, the article's loop moves each batch there (default cpu)")
     parser.add_argument("--repeats", type=int, default=3, help="start-up timings, best of (default 3)")
     parser.add_argument("--accuracy", type=int, metavar="EPOCHS", default=0,
                         help="also train the article's loop and the runner for EPOCHS full epochs each and compare "
@@ -334,6 +354,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="synthetic 600+100 images, 256 pairs, no memory or start-up rows: checks the script runs")
     args = parser.parse_args(argv)
     use_threads(args.threads)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: this machine has no usable CUDA GPU")
 
     with tempfile.TemporaryDirectory(prefix="toolkit-speed-") as tmp:
         out = Path(tmp)
@@ -350,34 +373,37 @@ def main(argv: list[str] | None = None) -> None:
         if args.accuracy_only:
             if not args.accuracy:
                 parser.error("--accuracy-only needs --accuracy EPOCHS")
-            accuracy = [accuracy_comparison(args.data_root, train, test, args.threads, args.accuracy, seed, out)
+            accuracy = [accuracy_comparison(args.data_root, train, test, args.threads, args.accuracy, seed, out, device)
                         for seed in args.seeds]
             print()
             print_table([accuracy_row(accuracy)])
             return
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; {timed}", flush=True)
+        where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{os.cpu_count()} CPUs"
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}; {timed}", flush=True)
 
         mode = load_recipe(RECIPE).run
-        tight_loop(train.images, train.labels, min(256, pairs))  # warm-up: oneDNN sets up its kernels once per process
-        tight_loop(train.images, train.labels, min(256, pairs), channels_last=mode.channels_last,
-                   joint=mode.joint_forward, precision=mode.precision)
-        article = article_epoch(article_images(args.data_root), pairs)  # before anything changes the process's allocator
+        warm_up = min(256, pairs)  # oneDNN (or CUDA) sets up its kernels once per process
+        tight_loop(train.images, train.labels, warm_up, device=device)
+        tight_loop(train.images, train.labels, warm_up, channels_last=mode.channels_last, joint=mode.joint_forward,
+                   precision=mode.precision, device=device)
+        article = article_epoch(article_images(args.data_root), pairs, device)  # before the allocator changes
         print(f"article loop: {article:.2f} s", flush=True)
         keep_freed_memory()  # what the runner does when it starts training: the tight loop runs under the same settings
         tight, model = tight_loop(train.images, train.labels, pairs, channels_last=mode.channels_last,
-                                  joint=mode.joint_forward, precision=mode.precision)
+                                  joint=mode.joint_forward, precision=mode.precision, device=device)
         print(f"tight loop: {tight:.2f} s", flush=True)
-        record = runner_epoch(args.data_root, pairs, args.threads, out)
+        record = runner_epoch(args.data_root, pairs, args.threads, out, device)
         print(f"runner: {record['seconds']:.2f} s", flush=True)
-        ev = evaluation(model, train, test)
+        ev = evaluation(model, train, test, device)
         print(f"evaluation: {ev}", flush=True)
         accuracy = []
         for seed in args.seeds if args.accuracy else []:
-            accuracy.append(accuracy_comparison(args.data_root, train, test, args.threads, args.accuracy, seed, out))
+            accuracy.append(accuracy_comparison(args.data_root, train, test, args.threads, args.accuracy, seed, out,
+                                                device))
             print(f"accuracy: {accuracy[-1]}", flush=True)
         memory = help_s = list_s = None
         if not args.smoke:
-            memory, memory_seconds = peak_memory(args.data_root, args.memory_pairs, args.threads, out)
+            memory, memory_seconds = peak_memory(args.data_root, args.memory_pairs, args.threads, out, device)
             print(f"memory run: {memory / GIB:.2f} GiB in {memory_seconds:.1f} s", flush=True)
             help_s = startup(["--help"], args.repeats, out / "cache")
             list_cold = startup(["list"], 1, out / "cache")  # an empty cache folder: builds the registry, fills it

@@ -29,7 +29,8 @@ class MaxPool2x2(nn.MaxPool2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or (x.requires_grad and torch.is_grad_enabled()) or torch.jit.is_tracing():
-            if x.dtype == torch.bfloat16 and x.dim() == 4 and x.shape[1] < FEW_CHANNELS and not torch.jit.is_tracing():
+            if (x.dtype == torch.bfloat16 and x.dim() == 4 and x.shape[1] < FEW_CHANNELS and x.device.type == "cpu"
+                    and not torch.jit.is_tracing()):
                 return super().forward(x.float()).to(x.dtype)
             return super().forward(x)
         x = x[..., : x.shape[-2] // 2 * 2, : x.shape[-1] // 2 * 2]  # an odd last row or column is left out, as there
