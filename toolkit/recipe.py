@@ -49,9 +49,9 @@ class RunSettings(pydantic.BaseModel):
     precision: Literal["float32", "bfloat16"] = "float32"
     """``bfloat16``: the encoder's training passes run under bfloat16 autocast (``torch.autocast``); weights, optimizer
     state, the loss and evaluation stay float32. On CPUs with AMX or AVX-512 BF16 (``lscpu`` flags ``amx_bf16``,
-    ``avx512_bf16``) and on recent GPUs convolutions run about twice as fast; on other CPUs it is slower, and the run
-    says so in its log. Results differ from float32 training by more than rounding: compare the metrics before
-    relying on it."""
+    ``avx512_bf16``) and on recent GPUs convolutions run about twice as fast (the built-in CNNs' BatchNorm and
+    max-pooling keep bfloat16 inputs fast too); on other CPUs it is slower, and the run says so in its log. Results
+    differ from float32 training by more than rounding: compare the metrics before relying on it."""
     max_bad_steps: int = pydantic.Field(20, ge=0)
     """Training stops once more steps than this had a non-finite loss."""
     eval_batch_size: int = pydantic.Field(1024, ge=1)
