@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from toolkit.allocator import keep_freed_memory
 from toolkit.members import joint_members
 from toolkit.recipe import load_recipe
-from toolkit.runner import use_channels_last, use_threads
+from toolkit.runner import training_precision, use_channels_last, use_threads
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPE = REPO / "recipes" / "fashion_siamese.toml"
@@ -384,13 +384,14 @@ def main(argv: list[str] | None = None) -> None:
         mode = load_recipe(RECIPE).run
         warm_up = min(256, pairs)  # oneDNN (or CUDA) sets up its kernels once per process
         tight_loop(train.images, train.labels, warm_up, device=device)
+        precision = training_precision(mode.precision, device)
         tight_loop(train.images, train.labels, warm_up, channels_last=mode.channels_last, joint=mode.joint_forward,
-                   precision=mode.precision, device=device)
+                   precision=precision, device=device)
         article = article_epoch(article_images(args.data_root), pairs, device)  # before the allocator changes
         print(f"article loop: {article:.2f} s", flush=True)
         keep_freed_memory()  # what the runner does when it starts training: the tight loop runs under the same settings
         tight, model = tight_loop(train.images, train.labels, pairs, channels_last=mode.channels_last,
-                                  joint=mode.joint_forward, precision=mode.precision, device=device)
+                                  joint=mode.joint_forward, precision=precision, device=device)
         print(f"tight loop: {tight:.2f} s", flush=True)
         record = runner_epoch(args.data_root, pairs, args.threads, out, device)
         print(f"runner: {record['seconds']:.2f} s", flush=True)
@@ -421,7 +422,7 @@ def main(argv: list[str] | None = None) -> None:
             f"tight {tight * scale:.1f} s/epoch; target <= 1.10x", record["seconds"] / tight,
             record["seconds"] <= 1.10 * tight,
             f"{timed}; both eager, channels_last={mode.channels_last}, joint_forward={mode.joint_forward}, "
-            f"precision={mode.precision} (the recipe's)"),
+            f"precision={precision} (the recipe's {mode.precision!r} here)"),
         Row(f"3. embed {ev['images']:,} + faiss k-NN {ev['queries']:,}x{ev['gallery']:,}", f"{eval_total:.2f} s",
             "target < 3 s", None, eval_total < 3.0,
             f"embed_images {ev['embed']:.2f} s (under torch.inference_mode: {ev['embed_inference']:.2f} s), faiss "

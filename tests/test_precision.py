@@ -68,3 +68,12 @@ def test_bfloat16_on_a_cpu_without_bfloat16_instructions_warns_that_it_is_slower
         run(quick_recipe, overrides=("run.epochs=1", 'run.precision="bfloat16"', "evaluators=[]"),
             output=str(tmp_path / "out"), progress=False)
     assert any('run.precision = "bfloat16"' in r.getMessage() and "slower" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("native", "expected"), [(True, "bfloat16"), (False, "float32")])
+def test_auto_trains_in_bfloat16_only_where_the_cpu_computes_it_natively(quick_recipe, tmp_path, monkeypatch, native,
+                                                                        expected):
+    monkeypatch.setattr("toolkit.runner.cpu_has_bfloat16", lambda: native)
+    metrics = run(quick_recipe, overrides=("run.epochs=1", 'run.precision="auto"', "evaluators=[]"),
+                  output=str(tmp_path / "out"), progress=False).metrics
+    assert metrics["precision"] == expected

@@ -163,7 +163,8 @@ def _prepare_training(recipe: Recipe, components: Components, device: torch.devi
     if recipe.run.compile:
         components.encoder.compile()  # in place: state_dict keys and checkpoints stay those of the plain module
     state = _train_state(recipe, components)
-    forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward, recipe.run.precision)
+    forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward,
+                        training_precision(recipe.run.precision, device))
     training = Training(state, train_images, forward)
     if saved is not None:
         try:
@@ -196,9 +197,12 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
     started = time.perf_counter()
     transform = ImageTransform.of(components.dataset.split("train"))
     training = _prepare_training(recipe, components, device, world, saved, run_dir)
-    if recipe.run.precision == "bfloat16" and device.type == "cpu" and not cpu_has_bfloat16():
+    precision = training_precision(recipe.run.precision, device)
+    if recipe.run.precision == "auto":
+        log.info('run.precision = "auto": training in %s on %s', precision, device)
+    elif precision == "bfloat16" and device.type == "cpu" and not cpu_has_bfloat16():
         log.warning('run.precision = "bfloat16" on a CPU without bfloat16 instructions (AVX-512 BF16 or AMX): '
-                    'training is likely slower than with "float32"')
+                    'training is likely slower than with "float32" (or "auto")')
     state = training.state
     fingerprint = checkpoint.recipe_fingerprint(recipe.data)
     if saved is not None:
@@ -261,6 +265,7 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         "train_seconds": round(train_seconds, 2),
         "wall_seconds": round(time.perf_counter() - started, 2),
         "device": str(device),
+        "precision": precision,
         "evaluation": evaluation,
     }
     rundir.write_json(run_dir / rundir.METRICS_FILE, metrics)
@@ -302,6 +307,20 @@ def use_channels_last(encoder: nn.Module) -> None:
 def _channels_last_inputs(module: nn.Module, args: tuple) -> tuple:
     return tuple(a.contiguous(memory_format=torch.channels_last) if isinstance(a, torch.Tensor) and a.dim() == 4 else a
                  for a in args)
+
+
+def training_precision(choice: str, device: torch.device) -> str:
+    """The precision a run trains in: ``run.precision``, with ``auto`` resolved for ``device``."""
+    if choice != "auto":
+        return choice
+    return "bfloat16" if has_native_bfloat16(device) else "float32"
+
+
+def has_native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 natively: a CPU with AVX-512 BF16 or AMX, a GPU that supports it."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and cpu_has_bfloat16()
 
 
 def cpu_has_bfloat16() -> bool:
