@@ -94,6 +94,7 @@ def test_a_joint_pass_over_two_members_gives_what_two_separate_passes_give(layou
 
 
 def test_a_bfloat16_input_is_normalised_in_bfloat16_with_float32_statistics_and_parameter_gradients(monkeypatch):
+    torch.manual_seed(0)
     reference, _ = _pair()
     fast = BatchNorm2d(4)
     fast.load_state_dict(reference.state_dict())
@@ -106,10 +107,13 @@ def test_a_bfloat16_input_is_normalised_in_bfloat16_with_float32_statistics_and_
     y_fast = fast(x_fast)
     y_fast.backward(_channels_last(upstream))
 
+    def close(actual, expected, share):  # bfloat16 keeps 8 bits: errors up to `share` of the largest value
+        torch.testing.assert_close(actual.double(), expected, rtol=0, atol=share * expected.abs().max().item())
+
     assert y_fast.dtype == x_fast.grad.dtype == torch.bfloat16
     assert fast.weight.grad.dtype == fast.running_mean.dtype == torch.float32
-    torch.testing.assert_close(y_fast.double(), y_ref, rtol=0.02, atol=0.02)
-    torch.testing.assert_close(x_fast.grad.double(), x_ref.grad, rtol=0.05, atol=0.02)
-    torch.testing.assert_close(fast.weight.grad.double(), reference.weight.grad, rtol=0.02, atol=0.05)
-    torch.testing.assert_close(fast.bias.grad.double(), reference.bias.grad, rtol=0.02, atol=0.05)
-    torch.testing.assert_close(fast.running_var.double(), reference.running_var, rtol=0.01, atol=0.01)
+    close(y_fast, y_ref, 0.02)  # over 300 seeds at most 0.6 %
+    close(x_fast.grad, x_ref.grad, 0.02)  # 0.8 %
+    close(fast.weight.grad, reference.weight.grad, 0.05)  # 2.3 %: sums of bfloat16 products, rounded
+    close(fast.bias.grad, reference.bias.grad, 0.03)  # 0.9 %
+    close(fast.running_var, reference.running_var, 0.01)  # 0.1 %
