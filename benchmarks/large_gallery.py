@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/large_gallery.py --smoke         # seconds: 20,000 x 16, 200 queries
 
 The gallery is a mixture of Gaussian clusters (embeddings of a trained model cluster by class; uniform noise
-would make every index look worse than it is in use). Each index is built with ``toolkit.faiss_index`` as the
+would make every index look worse than it is in use). Each index is built with ``toolkit.model.faiss_index`` as the
 knn evaluator and ``toolkit index`` build it, and timed for its build (training and adding), its queries per
 second over all queries at k = 10, and its recall@10: the share of the exact 10 nearest neighbours it finds.
 The last row builds IVF from a memory-mapped ``.npy`` written in chunks, the path of galleries larger than memory.
@@ -26,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from toolkit.faiss_index import IndexChoice, build_index, embed_to_file  # noqa: E402
+from toolkit.model.faiss_index import IndexChoice, build_index, embed_to_file  # noqa: E402
 
 K = 10
 

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from toolkit.allocator import keep_freed_memory
-from toolkit.members import joint_members
-from toolkit.recipe import load_recipe
-from toolkit.runner import training_precision, use_channels_last, use_threads
+from toolkit.training.allocator import keep_freed_memory
+from toolkit.training.members import joint_members
+from toolkit.recipes.recipe import load_recipe
+from toolkit.training.runner import training_precision, use_channels_last, use_threads
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPE = REPO / "recipes" / "fashion_siamese.toml"
@@ -181,7 +181,7 @@ def tight_loop(images: torch.Tensor, labels: torch.Tensor, pairs: int, *, channe
 
 def runner_epoch(data_root: Path, pairs: int, threads: int, out: Path, device: torch.device) -> dict:
     """The runner's first epoch record on ``pairs`` pairs of the recipe (evaluators off: only training is timed)."""
-    from toolkit.runner import run
+    from toolkit.training.runner import run
 
     result = run(RECIPE, overrides=("run.epochs=1", f"run.threads={threads}", f"sampler.pairs_per_epoch={pairs}",
                                     f"dataset.data_dir={str(data_root)!r}", "evaluators=[]",
@@ -194,8 +194,8 @@ def accuracy_comparison(data_root: Path, train, test, threads: int, epochs: int,
                         device: torch.device) -> dict:
     """Test precision@1 (knn evaluator, training set as gallery) after ``epochs`` full epochs of the article's loop
     and of ``toolkit run`` on the recipe, with their training seconds."""
-    from toolkit.evaluation import embed_images
-    from toolkit.runner import run
+    from toolkit.evaluation.evaluate import embed_images
+    from toolkit.training.runner import run
     from toolkit_plugins.evaluators.knn import retrieval_metrics
 
     seconds, model = article_training(article_images(data_root), EPOCH_PAIRS, epochs, seed, device)
@@ -211,10 +211,10 @@ def accuracy_comparison(data_root: Path, train, test, threads: int, epochs: int,
 
 
 def evaluation(model: torch.nn.Module, train, test, device: torch.device) -> dict[str, float]:
-    """Seconds to embed both splits with toolkit.evaluation.embed_images, and of the exact k-NN searches."""
+    """Seconds to embed both splits with toolkit.evaluation.evaluate.embed_images, and of the exact k-NN searches."""
     from sklearn.neighbors import NearestNeighbors
-    from toolkit.evaluation import embed_images
-    from toolkit.faiss_index import build_index
+    from toolkit.evaluation.evaluate import embed_images
+    from toolkit.model.faiss_index import build_index
     from toolkit_plugins.evaluators.knn import retrieval_metrics
 
     start = time.perf_counter()

@@ -113,7 +113,7 @@ def trained_run(tmp_path_factory) -> Path:
 
     Treat it as read-only; a test that writes into a run folder copies it first (:func:`copy_run`).
     """
-    from toolkit.runner import run
+    from toolkit.training.runner import run
 
     root = tmp_path_factory.mktemp("trained")
     recipe = root / "quick.toml"
@@ -132,7 +132,7 @@ def write_split_images(run_dir: Path, split: str, indices, folder: Path, *, by_c
     """Save images of a run's dataset split as PNG files (in one sub-folder per class name when ``by_class``)."""
     from PIL import Image
 
-    from toolkit.trained import load_run
+    from toolkit.model.trained import load_run
 
     images = load_run(run_dir).split(split)
     paths = []
@@ -175,7 +175,7 @@ def tiny_faces(tmp_path) -> Path:
 
 def fail_evaluation(monkeypatch) -> None:
     """Make the knn evaluator raise after training, as an evaluation that goes wrong would."""
-    from toolkit import ToolkitError
+    from toolkit.api import ToolkitError
     from toolkit_plugins.evaluators.knn import KNNEvaluator
 
     def broken(self, context):

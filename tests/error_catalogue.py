@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from tests.conftest import QUICK_RECIPE, write_faces, write_idx
 from tests.fake_plugins import installed, write_distribution
-from toolkit.cli import main
+from toolkit.cli.main import main
 
 
 class Workspace:
@@ -79,7 +79,7 @@ class Workspace:
             self._stack.enter_context(installed(self.site))
             self._plugins_installed = True
         else:
-            from toolkit.registry import reset_default_registry
+            from toolkit.components.registry import reset_default_registry
 
             reset_default_registry()
         return f"{distribution}.plugin"
@@ -237,8 +237,8 @@ def _truncated_checkpoint(ws: Workspace) -> list[str]:
 
 
 def _resume_other_world_size(ws: Workspace) -> list[str]:
-    from toolkit.checkpoint import recipe_fingerprint
-    from toolkit.recipe import load_recipe
+    from toolkit.training.checkpoint import recipe_fingerprint
+    from toolkit.recipes.recipe import load_recipe
 
     fingerprint = recipe_fingerprint(load_recipe(ws.recipe()).data)
     ws.checkpoint({"encoder": {}, "epoch": 1, "recipe_fingerprint": fingerprint, "world_size": 2})
@@ -271,7 +271,7 @@ def _output_holds_a_run(ws: Workspace) -> list[str]:
 
 LOSS_PLUGIN = '''
 import torch
-from toolkit import hookimpl
+from toolkit.api import hookimpl
 from toolkit.api import Loss
 
 
@@ -300,7 +300,7 @@ def _plugin_import_error(ws: Workspace) -> list[str]:
 
 def _plugin_hook_raises(ws: Workspace) -> list[str]:
     ws.plugin("hooky", '''
-        from toolkit import hookimpl
+        from toolkit.api import hookimpl
 
         @hookimpl
         def register_losses(register):
@@ -318,7 +318,7 @@ def _plugin_name_clash(ws: Workspace) -> list[str]:
 
 def _plugin_wrong_kind(ws: Workspace) -> list[str]:
     ws.plugin("sloppy", '''
-        from toolkit import hookimpl
+        from toolkit.api import hookimpl
 
         def lazy_encoder(*, width: int = 8):
             """An encoder factory that forgets to build the module."""

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from toolkit.registry import reset_default_registry
+from toolkit.components.registry import reset_default_registry
 
 
 def write_distribution(site: Path, distribution: str, source: str, *, entry_point: str = "plugin") -> str:

@@ -9,12 +9,13 @@ import sys
 import time
 
 from tests.conftest import REPO
-from toolkit import checkpoint, rundir
+from toolkit.training import checkpoint
+from toolkit.runfolder import rundir
 
 WRITER = r'''
 import json, sys, time
 from pathlib import Path
-from toolkit import rundir
+from toolkit.runfolder import rundir
 
 path, marker = Path(sys.argv[1]), Path(sys.argv[2])
 

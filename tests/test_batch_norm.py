@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from toolkit.members import joint_members
+from toolkit.training.members import joint_members
 from toolkit_plugins.encoders.batch_norm import BatchNorm2d
 
 

@@ -6,7 +6,7 @@ import json
 
 import torch
 
-from toolkit.calibration import best_threshold, calibrate, draw_pairs, held_out_split
+from toolkit.evaluation.calibration import best_threshold, calibrate, draw_pairs, held_out_split
 
 
 def test_drawn_pairs_are_labelled_right_and_never_pair_an_image_with_itself():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from toolkit import ToolkitError
+from toolkit.api import ToolkitError
 from toolkit_plugins.samplers.class_balanced import ClassBalancedSampler
 
 LABELS = torch.arange(2000) % 10  # 200 images of each of 10 classes

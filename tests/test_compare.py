@@ -7,8 +7,8 @@ import json
 from click.testing import CliRunner
 
 from tests.conftest import copy_run, write_split_images
-from toolkit.cli import main
-from toolkit.trained import load_run
+from toolkit.cli.main import main
+from toolkit.model.trained import load_run
 
 
 def invoke(*args):

@@ -13,9 +13,10 @@ import pytest
 import torch
 
 from tests.conftest import REPO
-from toolkit import ToolkitError, checkpoint
+from toolkit.api import ToolkitError
+from toolkit.training import checkpoint
 from toolkit.api import Batch
-from toolkit.distributed import ShardedSampler, World, row_range
+from toolkit.training.distributed import ShardedSampler, World, row_range
 from toolkit_plugins.samplers import PairSampler
 
 TINY = """
@@ -88,7 +89,7 @@ def first_epoch_loss(run_dir: Path) -> float:
 
 @pytest.mark.parametrize("recipe_text", [PAIRS, WHOLE_BATCH], ids=["contrastive-pairs", "pml-multi-similarity-mined"])
 def test_two_processes_match_one_process_with_the_same_global_batch(recipe_text, tmp_path):
-    from toolkit.runner import run
+    from toolkit.training.runner import run
 
     recipe = tmp_path / "tiny.toml"
     recipe.write_text(recipe_text)

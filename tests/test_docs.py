@@ -19,10 +19,10 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from toolkit import hookspecs
-from toolkit.cli import main
-from toolkit.registry import KINDS, default_registry
-from toolkit.schema import recipe_schema
+from toolkit.components import hookspecs
+from toolkit.cli.main import main
+from toolkit.components.registry import KINDS, default_registry
+from toolkit.recipes.schema import recipe_schema
 
 DOCS = REPO / "docs"
 SNIPPET = re.compile(r'^\s*--8<-- "([^"]+)"\s*$', re.MULTILINE)
@@ -57,7 +57,7 @@ def test_the_site_builds_strictly_with_every_page(tmp_path):
 
 
 def _hook_specifications() -> list[str]:
-    """Every function of toolkit.hookspecs marked as a hook specification (not only those in HOOKS)."""
+    """Every function of toolkit.components.hookspecs marked as a hook specification (not only those in HOOKS)."""
     return [name for name, obj in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(obj, "toolkit_spec")]
 
 

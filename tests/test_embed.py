@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from tests.conftest import write_split_images
-from toolkit.cli import main
-from toolkit.trained import load_run
+from toolkit.cli.main import main
+from toolkit.model.trained import load_run
 
 
 def invoke(*args):

@@ -7,7 +7,7 @@ import json
 from PIL import Image
 
 from tests.conftest import QUICK_RECIPE
-from toolkit.runner import run
+from toolkit.training.runner import run
 
 TRIPLET_RECIPE = QUICK_RECIPE.replace('name = "pairs"', 'name = "triplets"').replace(
     'name = "contrastive"', 'name = "triplet"').replace("embedding_dim = 8", "embedding_dim = 2") + """

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from toolkit import ToolkitError
+from toolkit.api import ToolkitError
 from toolkit_plugins.evaluators.classification import ClassificationEvaluator
 from toolkit_plugins.evaluators.kmeans import cluster, clustering_scores
 from toolkit_plugins.evaluators.knn import retrieval_metrics
@@ -121,7 +121,7 @@ def _two_split_context(train_names, test_names, train_labels, test_labels, point
     from pathlib import Path
 
     from toolkit.api import EvalContext
-    from toolkit.data import Dataset, ImageSet
+    from toolkit.imagedata.datasets import Dataset, ImageSet
 
     def split(labels, names):
         return lambda: ImageSet(torch.zeros(len(labels), 1, 2, 2, dtype=torch.uint8), torch.tensor(labels), class_names=names)
@@ -150,7 +150,7 @@ def test_knn_between_splits_of_different_people_says_to_search_within_the_query_
 
 
 def test_the_retrieval_grid_of_new_people_searches_them_among_themselves(tmp_path, monkeypatch):
-    from toolkit import report
+    from toolkit.reporting import report
 
     drawn = {}
     monkeypatch.setattr(report, "retrieval_grid", lambda rows, neighbours, path, title: drawn.update(rows=rows, neighbours=neighbours))

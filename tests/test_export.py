@@ -12,10 +12,10 @@ import torch
 from click.testing import CliRunner
 
 from tests.conftest import copy_run
-from toolkit.cli import main
-from toolkit.export import check_batch
-from toolkit.runner import run
-from toolkit.trained import load_run
+from toolkit.cli.main import main
+from toolkit.model.export import check_batch
+from toolkit.training.runner import run
+from toolkit.model.trained import load_run
 
 
 def invoke(*args):
@@ -52,7 +52,7 @@ def test_onnx_export_runs_in_onnxruntime_and_gives_the_same_embeddings(trained_r
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(session.run(None, {"images": batch.numpy()})[0], expected, atol=1e-5)
     metadata = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
-    assert json.loads(metadata["toolkit.transform"])["channels"] == 1
+    assert json.loads(metadata["toolkit.imagedata.transform"])["channels"] == 1
 
 
 def test_onnx_without_its_packages_says_what_to_install(trained_run, tmp_path, monkeypatch):

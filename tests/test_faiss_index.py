@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from tests.conftest import REPO
-from toolkit import ToolkitError
-from toolkit.faiss_index import IndexChoice, build_index, embed_to_file
-from toolkit.search import build_gallery, index_kind, nearest, split_source
-from toolkit.trained import load_run
+from toolkit.api import ToolkitError
+from toolkit.model.faiss_index import IndexChoice, build_index, embed_to_file
+from toolkit.model.search import build_gallery, index_kind, nearest, split_source
+from toolkit.model.trained import load_run
 from toolkit_plugins.evaluators.knn import KNNEvaluator, retrieval_metrics
 
 

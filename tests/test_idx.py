@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import write_idx
-from toolkit import ToolkitError
+from toolkit.api import ToolkitError
 from toolkit_plugins.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx, read_images
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tests.conftest import write_faces
-from toolkit import ToolkitError
+from toolkit.api import ToolkitError
 from toolkit_plugins.datasets.image_folder import image_folder
 
 

@@ -3,8 +3,8 @@ import pytest
 import torch
 from PIL import Image
 
-from toolkit import ToolkitError
-from toolkit.images import ImageReader, image_files
+from toolkit.api import ToolkitError
+from toolkit.imagedata.images import ImageReader, image_files
 
 
 def _save(path, array, mode):

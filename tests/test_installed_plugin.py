@@ -11,9 +11,9 @@ import pytest
 
 PLUGIN_MODULE = '''
 import torch
-from toolkit import hookimpl
+from toolkit.api import hookimpl
 from toolkit.api import Loss
-from toolkit.data import Dataset, ImageSet
+from toolkit.imagedata.datasets import Dataset, ImageSet
 
 
 def stripes(*, size: int = 200):

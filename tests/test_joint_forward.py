@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from toolkit.api import Batch, batch_members
-from toolkit.data import ImageSet
-from toolkit.training import embed_batch
+from toolkit.imagedata.datasets import ImageSet
+from toolkit.training.epoch import embed_batch
 
 
 class _RecordsMembers(nn.Module):

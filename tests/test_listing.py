@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.fake_plugins import write_distribution
 
 ENCODER_PLUGIN = '''
-from toolkit import hookimpl
+from toolkit.api import hookimpl
 
 
 def {name}(*, width: int = 8):
@@ -37,7 +37,7 @@ def _encoders(tmp_path: Path) -> list[str]:
 
 def test_a_second_listing_comes_from_the_cache_without_importing_torch(tmp_path):
     first = json.loads(_run(tmp_path, "-m", "toolkit", "list", "--json").stdout)
-    probe = _run(tmp_path, "-c", "import json, sys; from toolkit.listing import installed; "
+    probe = _run(tmp_path, "-c", "import json, sys; from toolkit.cli.listing import installed; "
                                  "print(json.dumps(['torch' in sys.modules, installed()['components']]))")
     torch_imported, components = json.loads(probe.stdout)
     assert components == first and not torch_imported

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from tests.conftest import QUICK_RECIPE
-from toolkit import ToolkitError, hookimpl
+from toolkit.api import ToolkitError, hookimpl
 from toolkit.api import Loss
-from toolkit.plugins import load_plugins
-from toolkit.registry import Registry
-from toolkit.runner import run
+from toolkit.components.loading import load_plugins
+from toolkit.components.registry import Registry
+from toolkit.training.runner import run
 
 
 class SometimesNaN(Loss):

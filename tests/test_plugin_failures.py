@@ -7,13 +7,13 @@ import json
 from click.testing import CliRunner
 
 from tests.fake_plugins import installed, write_distribution
-from toolkit.cli import main
-from toolkit.registry import default_registry
+from toolkit.cli.main import main
+from toolkit.components.registry import default_registry
 
 RAISES_ON_IMPORT = "raise RuntimeError('this plugin needs a licence key')\n"
 
 HOOK_RAISES = '''
-from toolkit import hookimpl
+from toolkit.api import hookimpl
 
 
 class Half:

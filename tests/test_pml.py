@@ -9,13 +9,13 @@ import torch
 from click.testing import CliRunner
 
 from tests.conftest import QUICK_RECIPE
-from toolkit import ToolkitError
+from toolkit.api import ToolkitError
 from toolkit.api import EmbeddedBatch
-from toolkit.build import build_components
-from toolkit.cli import main
-from toolkit.recipe import parse_recipe
-from toolkit.registry import default_registry
-from toolkit.runner import run
+from toolkit.recipes.build import build_components
+from toolkit.cli.main import main
+from toolkit.recipes.recipe import parse_recipe
+from toolkit.components.registry import default_registry
+from toolkit.training.runner import run
 
 PML_RECIPE = QUICK_RECIPE.replace(
     'name = "pairs"\nbatch_size = 64', 'name = "class_balanced"\nclasses_per_batch = 8\nimages_per_class = 8'

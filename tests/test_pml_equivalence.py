@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from toolkit.api import EmbeddedBatch
-from toolkit.registry import default_registry
+from toolkit.components.registry import default_registry
 from toolkit_plugins.losses.contrastive import ContrastiveLoss
 from toolkit_plugins.losses.triplet import TripletLoss
 

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from toolkit.api import Batch, EmbeddedBatch
-from toolkit.data import ImageSet
-from toolkit.runner import run
-from toolkit.training import BatchLoss
+from toolkit.imagedata.datasets import ImageSet
+from toolkit.training.runner import run
+from toolkit.training.epoch import BatchLoss
 
 
 class _LinearEncoder(nn.Module):
@@ -63,7 +63,7 @@ def test_a_bfloat16_run_trains_a_cnn_about_as_well_as_float32(quick_recipe, tmp_
 
 
 def test_bfloat16_on_a_cpu_without_bfloat16_instructions_warns_that_it_is_slower(quick_recipe, tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr("toolkit.runner.cpu_has_bfloat16", lambda: False)
+    monkeypatch.setattr("toolkit.training.runner.cpu_has_bfloat16", lambda: False)
     with caplog.at_level(logging.WARNING, logger="toolkit"):
         run(quick_recipe, overrides=("run.epochs=1", 'run.precision="bfloat16"', "evaluators=[]"),
             output=str(tmp_path / "out"), progress=False)
@@ -73,7 +73,7 @@ def test_bfloat16_on_a_cpu_without_bfloat16_instructions_warns_that_it_is_slower
 @pytest.mark.parametrize(("native", "expected"), [(True, "bfloat16"), (False, "float32")])
 def test_auto_trains_in_bfloat16_only_where_the_cpu_computes_it_natively(quick_recipe, tmp_path, monkeypatch, native,
                                                                         expected):
-    monkeypatch.setattr("toolkit.runner.cpu_has_bfloat16", lambda: native)
+    monkeypatch.setattr("toolkit.training.runner.cpu_has_bfloat16", lambda: native)
     metrics = run(quick_recipe, overrides=("run.epochs=1", 'run.precision="auto"', "evaluators=[]"),
                   output=str(tmp_path / "out"), progress=False).metrics
     assert metrics["precision"] == expected

@@ -6,10 +6,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import QUICK_RECIPE
-from toolkit import ToolkitError
-from toolkit.build import build_components
-from toolkit.cli import main
-from toolkit.recipe import load_recipe
+from toolkit.api import ToolkitError
+from toolkit.recipes.build import build_components
+from toolkit.cli.main import main
+from toolkit.recipes.recipe import load_recipe
 
 
 def _error(path, *overrides) -> str:

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import REPO
-from toolkit.cli import main
-from toolkit.runner import run
+from toolkit.cli.main import main
+from toolkit.training.runner import run
 
 RECIPES = sorted(p.name for p in (REPO / "recipes").glob("*.toml"))
 MNIST_RECIPES = ["mnist_mlp_siamese.toml", "mnist_triplet.toml", "mnist_center_loss.toml"]

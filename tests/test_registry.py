@@ -6,9 +6,9 @@ import types
 
 import pytest
 
-from toolkit import ToolkitError, hookimpl
-from toolkit.plugins import LoadedPlugins, load_plugins
-from toolkit.registry import Registry, default_registry
+from toolkit.api import ToolkitError, hookimpl
+from toolkit.components.loading import LoadedPlugins, load_plugins
+from toolkit.components.registry import Registry, default_registry
 
 
 def test_builtin_components_are_found_through_entry_points():

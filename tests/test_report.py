@@ -56,7 +56,7 @@ def test_the_report_renders_in_chromium_with_its_pictures(trained_run, tmp_path)
 def test_toolkit_report_writes_the_page_again(trained_run, tmp_path):
     from click.testing import CliRunner
 
-    from toolkit.cli import main
+    from toolkit.cli.main import main
 
     run = copy_run(trained_run, tmp_path / "run")
     (run / "report.html").unlink()
@@ -73,8 +73,8 @@ def test_a_run_without_an_embedding_plot_evaluator_still_gets_a_scatter(trained_
 
 def test_a_run_that_fails_in_evaluation_keeps_a_report_that_says_so(quick_recipe, tmp_path, monkeypatch):
     from tests.conftest import fail_evaluation
-    from toolkit import ToolkitError
-    from toolkit.runner import run
+    from toolkit.api import ToolkitError
+    from toolkit.training.runner import run
 
     out = tmp_path / "out"
     fail_evaluation(monkeypatch)

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from toolkit.cli import main
+from toolkit.cli.main import main
 
 
 def _fake_run(folder, recipe_text, recipe="quick", p_at_1=0.5, epochs=2, train=61.0):

@@ -21,8 +21,8 @@ import torch
 
 from tests.conftest import REPO
 from tests.fake_plugins import installed, write_distribution
-from toolkit import checkpoint
-from toolkit.runner import run
+from toolkit.training import checkpoint
+from toolkit.training.runner import run
 from toolkit_plugins.datasets.digits import digits
 
 PAUSING_LOSS = '''
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import torch
-from toolkit import hookimpl
+from toolkit.api import hookimpl
 from toolkit.api import EmbeddedBatch
 from toolkit_plugins.losses.contrastive import ContrastiveLoss
 

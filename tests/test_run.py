@@ -7,8 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from toolkit.cli import main
-from toolkit.runner import run
+from toolkit.cli.main import main
+from toolkit.training.runner import run
 
 
 def test_a_run_writes_recipe_metrics_plots_and_weights(quick_recipe, tmp_path):

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import fail_evaluation
-from toolkit import ToolkitError
-from toolkit.cli import main
-from toolkit.runner import run
+from toolkit.api import ToolkitError
+from toolkit.cli.main import main
+from toolkit.training.runner import run
 
 
 def test_a_run_failing_before_its_first_checkpoint_removes_the_folders_it_created(quick_recipe, tmp_path):

@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from tests.conftest import copy_run
-from toolkit.cli import main
+from toolkit.cli.main import main
 
 
 def test_runs_lists_finished_and_interrupted_runs_newest_first(trained_run, tmp_path):

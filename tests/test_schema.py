@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import REPO
-from toolkit.cli import main
-from toolkit.schema import recipe_schema
+from toolkit.cli.main import main
+from toolkit.recipes.schema import recipe_schema
 
 SHIPPED = sorted((REPO / "recipes").glob("*.toml"))
 

@@ -7,9 +7,9 @@ import json
 from click.testing import CliRunner
 from PIL import Image
 
-import toolkit.search
+import toolkit.model.search
 from tests.conftest import copy_run, write_split_images
-from toolkit.cli import main
+from toolkit.cli.main import main
 
 
 def invoke(*args):
@@ -38,7 +38,7 @@ def test_a_saved_index_is_loaded_instead_of_embedding_the_gallery_again(trained_
     def refuse(*args, **kwargs):
         raise AssertionError("the gallery was embedded again")
 
-    monkeypatch.setattr(toolkit.search, "build_gallery", refuse)
+    monkeypatch.setattr(toolkit.model.search, "build_gallery", refuse)
     write_split_images(trained_run, "test", [0], tmp_path / "q")
     result = invoke("search", run, tmp_path / "q", "-o", tmp_path / "grid.png")
     assert result.exit_code == 0, result.output

@@ -7,8 +7,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from toolkit.cli import main
-from toolkit.runner import run
+from toolkit.cli.main import main
+from toolkit.training.runner import run
 
 
 def test_tensorboard_without_the_package_is_refused_when_the_recipe_is_checked(quick_recipe, monkeypatch):

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 from tests.conftest import copy_run, write_split_images
-from toolkit.cli import main
-from toolkit.data import ImageSet
-from toolkit.transform import ImageTransform
+from toolkit.cli.main import main
+from toolkit.imagedata.datasets import ImageSet
+from toolkit.imagedata.transform import ImageTransform
 
 
 def test_files_saved_from_a_normalised_split_come_back_as_the_same_encoder_input(tmp_path):

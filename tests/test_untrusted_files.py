@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from tests.conftest import QUICK_RECIPE, REPO
-from toolkit import ToolkitError, checkpoint
-from toolkit.build import build_components
-from toolkit.recipe import load_recipe
+from toolkit.api import ToolkitError
+from toolkit.training import checkpoint
+from toolkit.recipes.build import build_components
+from toolkit.recipes.recipe import load_recipe
 
 
 class _RunsCode:

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import copy_run
-from toolkit.cli import main
+from toolkit.cli.main import main
 
 COMMANDS = {
     "embed": lambda run, tmp: ["embed", run, "--dataset", "test", "-o", tmp / "v.npy"],

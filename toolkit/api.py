@@ -1,97 +1,64 @@
-"""What components exchange with the runner: batches, and the shapes of samplers, losses, evaluators."""
+"""The plugin API: the one module a plugin imports.
+
+Everything a dataset, encoder, loss, sampler, miner or evaluator may use is listed in ``__all__`` below;
+the rest of the ``toolkit`` package is internal and may change in any release. ``API_VERSION`` follows
+semantic versioning: a minor release adds names, only a major release removes or changes one. A plugin
+may declare the range it needs with ``TOOLKIT_API = ">=1.0,<2"`` in its entry-point module.
+
+Heavy helpers (plots, faiss, image files) are imported on first use, so importing this module stays cheap.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal, Protocol, runtime_checkable
+import importlib
+from typing import Any
 
-import torch
-from torch import nn
+from toolkit.components.hookspecs import hookimpl
+from toolkit.errors import ToolkitError
 
-from toolkit.data import Dataset
-from toolkit.members import batch_members  # noqa: F401  (part of the plugin API)
+API_VERSION = "1.0.0"
 
-BatchKind = Literal["pairs", "triplets", "labels"]
+# name -> internal module that defines it
+_EXPORTS: dict[str, str] = {
+    # what components exchange with the runner
+    "Batch": "toolkit.components.contracts",
+    "BatchKind": "toolkit.components.contracts",
+    "EmbeddedBatch": "toolkit.components.contracts",
+    "Loss": "toolkit.components.contracts",
+    "Sampler": "toolkit.components.contracts",
+    "Evaluator": "toolkit.components.contracts",
+    "EvalContext": "toolkit.components.contracts",
+    "batch_members": "toolkit.training.members",
+    # datasets
+    "Dataset": "toolkit.imagedata.datasets",
+    "ImageSet": "toolkit.imagedata.datasets",
+    "data_root": "toolkit.imagedata.data_root",
+    "DATA_VARIABLE": "toolkit.imagedata.data_root",
+    "IMAGE_SUFFIXES": "toolkit.imagedata.images",
+    "ImageReader": "toolkit.imagedata.images",
+    "image_files": "toolkit.imagedata.images",
+    # parameters of nested components
+    "check_parameters": "toolkit.components.params",
+    # files an evaluator writes
+    "write_atomic": "toolkit.runfolder.rundir",
+    "write_json": "toolkit.runfolder.rundir",
+    "loss_curve": "toolkit.reporting.plots",
+    "scatter_by_class": "toolkit.reporting.plots",
+    # nearest-neighbour search
+    "IndexChoice": "toolkit.model.faiss_index",
+    "build_index": "toolkit.model.faiss_index",
+}
 
-
-@dataclass
-class Batch:
-    """Indices into the training split, one row per example and one column per member.
-
-    ``pairs``: ``indices`` is ``(B, 2)`` and ``same`` is ``(B,)``, True where both images share a
-    class. ``triplets``: ``(B, 3)`` as anchor, positive, negative. ``labels``: ``(B, 1)``.
-    ``labels`` always holds the class of every member, shaped like ``indices``.
-    """
-
-    kind: BatchKind
-    indices: torch.Tensor
-    labels: torch.Tensor
-    same: torch.Tensor | None = None
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-
-@dataclass
-class EmbeddedBatch:
-    """A :class:`Batch` after the encoder: ``embeddings`` is ``(B, members, D)``."""
-
-    kind: BatchKind
-    embeddings: torch.Tensor
-    labels: torch.Tensor
-    same: torch.Tensor | None = None
-
-
-@runtime_checkable
-class Sampler(Protocol):
-    """Builds the batches of one epoch from the training labels."""
-
-    kind: BatchKind
-    batch_size: int
-
-    def epoch(self, labels: torch.Tensor, generator: torch.Generator) -> list[Batch]:
-        """All batches of one epoch; the same generator state gives the same batches."""
-        ...
+__all__ = ["API_VERSION", "ToolkitError", "hookimpl", *_EXPORTS]
 
 
-class Loss(nn.Module):
-    """Base class for losses: set ``batch_kind`` and implement ``forward(batch) -> scalar``.
-
-    Parameters a loss owns (class centers, proxies) are trained with the recipe's
-    ``[loss.optimizer]`` when one is given. A loss whose parameters should instead be trained with the
-    encoder (a classifier head) lists them in :meth:`model_parameters`.
-    """
-
-    batch_kind: ClassVar[BatchKind] = "pairs"
-
-    def model_parameters(self) -> list[nn.Parameter]:
-        return []
-
-    def forward(self, batch: EmbeddedBatch) -> torch.Tensor:  # pragma: no cover - interface
-        raise NotImplementedError
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'toolkit.api' has no attribute {name!r}")
 
 
-@dataclass
-class EvalContext:
-    """What an evaluator may use: the dataset, a cached embedding function, and a folder to write in."""
-
-    dataset: Dataset
-    encoder: nn.Module
-    embed: Callable[[str], tuple[torch.Tensor, torch.Tensor]]
-    out_dir: Path
-    seed: int
-    device: torch.device
-    loss: nn.Module | None = None
-
-
-@runtime_checkable
-class Evaluator(Protocol):
-    """Computes metrics from a trained encoder; may write files into ``context.out_dir``.
-
-    An evaluator may list the dataset splits it reads in a ``splits`` attribute; the runner then checks them
-    against the dataset before training, so a misspelt split stops the run at once, not after training.
-    """
-
-    def evaluate(self, context: EvalContext) -> dict[str, Any]:
-        ...
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -5,7 +5,7 @@ in the build, so they cannot drift from the code:
 
 - ``reference/components.md``: every component of the registry (built-in and installed plugins).
 - ``reference/cli.md``: every command and option of the ``toolkit`` click group.
-- ``reference/hooks.md``: every hook specification of :mod:`toolkit.hookspecs`, from its docstring.
+- ``reference/hooks.md``: every hook specification of :mod:`toolkit.components.hookspecs`, from its docstring.
 - ``recipes/index.md`` and ``recipes/<name>.md``: one page per ``recipes/*.toml``, its leading comment
   block as the description, the whole file shown. An optional ``docs/results/<name>.md`` is included as
   the page's "Measured results"; an optional ``docs/results.md`` page joins the navigation.
@@ -25,7 +25,7 @@ from typing import Any
 
 import click
 
-from toolkit.registry import SINGULAR
+from toolkit.components.registry import SINGULAR
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = REPO / "recipes"
@@ -100,7 +100,7 @@ def anchor(kind: str, name: str) -> str:
 
 def component_reference(registry: Any) -> str:
     """Every registered component, by kind: summary, description, parameters and a recipe snippet."""
-    from toolkit.registry import KINDS
+    from toolkit.components.registry import KINDS
 
     plugins = {p.name: p for p in registry.loaded.plugins}
     parts = [
@@ -135,7 +135,7 @@ def component_reference(registry: Any) -> str:
 
 
 def _hook_of(kind: str) -> str:
-    from toolkit.hookspecs import HOOKS
+    from toolkit.components.hookspecs import HOOKS
 
     return HOOKS[kind]
 
@@ -249,8 +249,8 @@ def _options_table(command: click.Command, ctx: click.Context) -> list[str]:
 # Hook reference -------------------------------------------------------------------------------------
 
 def hook_reference() -> str:
-    """The hook specifications, from :mod:`toolkit.hookspecs` docstrings."""
-    from toolkit import hookspecs
+    """The hook specifications, from :mod:`toolkit.components.hookspecs` docstrings."""
+    from toolkit.components import hookspecs
 
     intro = inspect.cleandoc(hookspecs.__doc__ or "")
     first, _, rest = intro.partition("\n")
@@ -262,6 +262,23 @@ def hook_reference() -> str:
         parts += [f"## `{name}` {{#{name}}}", "", "```python", f"@hookimpl\ndef {name}({', '.join(inspect.signature(spec).parameters)}):\n    ...",
                   "```", "", f"Registers **{kind}** (a recipe's `[{SECTION_OF_KIND[kind]}]`). "
                   f"[Registered {kind}](components.md#{kind}).", "", linked_roles(doc), ""]
+    return "\n".join(parts) + "\n"
+
+
+# Plugin API reference -------------------------------------------------------------------------------
+
+def api_reference() -> str:
+    """One entry per name in ``toolkit.api.__all__``, documented where the name is defined."""
+    import toolkit.api as api
+
+    defined_in = {**api._EXPORTS, "ToolkitError": "toolkit.errors", "hookimpl": "toolkit.components.hookspecs"}
+    parts = ["# Plugin API", "", inspect.cleandoc(api.__doc__ or ""), "",
+             f"This page lists `toolkit.api.__all__` of plugin API version **{api.API_VERSION}**: "
+             f"{len(api.__all__)} names. Anything not listed here is internal.", ""]
+    for name in api.__all__:
+        module = defined_in.get(name, "toolkit.api")
+        parts += [f"## `toolkit.api.{name}` {{#{name}}}", "", f"::: {module}.{name}", "    options:",
+                  "      show_root_heading: false", ""]
     return "\n".join(parts) + "\n"
 
 
@@ -356,8 +373,8 @@ def readme_commands() -> str:
 
 def run_settings_table() -> str:
     """The ``[run]`` keys: type, default and the attribute docstring written under each field."""
-    from toolkit import recipe
-    from toolkit.schema import field_docs
+    from toolkit.recipes import recipe
+    from toolkit.recipes.schema import field_docs
 
     docs = field_docs(recipe.RunSettings)
     lines = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
@@ -382,7 +399,7 @@ def shipped_recipes() -> list[Path]:
 
 def on_config(config: Any) -> Any:
     """Put one page per shipped recipe (and an optional results page) into the navigation."""
-    from toolkit.registry import reset_default_registry
+    from toolkit.components.registry import reset_default_registry
 
     reset_default_registry()  # `mkdocs serve` rebuilds after plugins are installed or removed
     pages = [{"Overview": "recipes/index.md"}] + [{path.stem: f"recipes/{path.stem}.md"} for path in shipped_recipes()]
@@ -402,14 +419,15 @@ def _expand(item: Any, pages: list[dict[str, str]]) -> Any:
 
 def generated_pages(docs_dir: Path) -> dict[str, str]:
     """Every generated page: its path in the site's docs and its Markdown."""
-    from toolkit.cli import main
-    from toolkit.registry import default_registry
+    from toolkit.cli.main import main
+    from toolkit.components.registry import default_registry
 
     registry = default_registry()
     pages = {
         "reference/components.md": component_reference(registry),
         "reference/cli.md": cli_reference(main),
         "reference/hooks.md": hook_reference(),
+        "reference/api.md": api_reference(),
         "recipes/index.md": recipe_index(shipped_recipes()),
     }
     for path in shipped_recipes():

@@ -1,6 +1,6 @@
 """Built-in datasets: MNIST, Fashion-MNIST, scikit-learn's digits and folders of images."""
 
-from toolkit import hookimpl
+from toolkit.api import hookimpl
 
 from .digits import digits
 from .image_folder import image_folder

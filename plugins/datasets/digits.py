@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from toolkit.data import Dataset, ImageSet
+from toolkit.api import Dataset, ImageSet
 
 
 def digits(*, test_fraction: float = 0.25, seed: int = 0) -> Dataset:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from toolkit import ToolkitError
+from toolkit.api import ToolkitError
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801

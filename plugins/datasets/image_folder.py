@@ -7,11 +7,17 @@ from typing import Literal
 
 import torch
 
-from toolkit import ToolkitError
-from toolkit.data import Dataset, ImageSet
-from toolkit.images import IMAGE_SUFFIXES, ImageReader, image_files
+from toolkit.api import (
+    data_root,
+    DATA_VARIABLE,
+    Dataset,
+    image_files,
+    IMAGE_SUFFIXES,
+    ImageReader,
+    ImageSet,
+    ToolkitError,
+)
 
-from .mnist import DATA_VARIABLE, default_data_root
 
 KINDS = ", ".join(s.lstrip(".") for s in IMAGE_SUFFIXES[:6])
 
@@ -94,7 +100,7 @@ def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | N
         raise ValueError(f"test_fraction must be between 0 and 1 (or give test_dir), got {test_fraction}")
     root = Path(folder).expanduser()
     if not root.is_absolute():
-        root = (Path(data_dir).expanduser() if data_dir else default_data_root()) / root
+        root = data_root(data_dir) / root
     reader = ImageReader(channels=channels, size=tuple(size) if size else None)
     mean, std = (mean, std) if normalize else (0.0, 1.0)
     cache: dict[str, ImageSet] = {}

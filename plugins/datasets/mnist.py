@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from toolkit import ToolkitError
-from toolkit.data import Dataset, ImageSet
+from toolkit.api import data_root, DATA_VARIABLE, Dataset, ImageSet, ToolkitError
 
 from .idx import read_images, read_labels
 
-DATA_VARIABLE = "TOOLKIT_DATA"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 FILES = {
@@ -18,14 +15,6 @@ FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-
-
-def default_data_root() -> Path:
-    """``$TOOLKIT_DATA``, else the per-user cache folder."""
-    if os.environ.get(DATA_VARIABLE):
-        return Path(os.environ[DATA_VARIABLE]).expanduser()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "toolkit" / "data"
 
 
 def _find(folder: Path, name: str) -> Path | None:
@@ -45,7 +34,7 @@ def _locate(folders: list[Path]) -> dict[str, tuple[Path, Path]] | None:
 
 def _load_idx_dataset(name: str, folder_name: str, torchvision_class: str, *, data_dir: str | None, download: bool,
                       mean: float, std: float, extra_folders: list[Path] = (), class_names: list[str] | None = None) -> Dataset:
-    root = Path(data_dir).expanduser() if data_dir else default_data_root()
+    root = data_root(data_dir)
     folders = [root / folder_name / "raw", root / folder_name, root, *extra_folders]
     files = _locate(folders)
     if files is None and download:

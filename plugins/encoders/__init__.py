@@ -1,6 +1,6 @@
 """Built-in encoders."""
 
-from toolkit import hookimpl
+from toolkit.api import hookimpl
 
 from .center_cnn import CenterCNN
 from .convnet import ConvNet

@@ -1,6 +1,6 @@
 """Built-in evaluators: retrieval, clustering, verification, triplet and classification accuracy, plots."""
 
-from toolkit import hookimpl
+from toolkit.api import hookimpl
 
 from .classification import ClassificationEvaluator
 from .embedding_epochs import EmbeddingEpochsEvaluator

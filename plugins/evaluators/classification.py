@@ -5,9 +5,7 @@ from __future__ import annotations
 import torch
 from sklearn.metrics import classification_report
 
-from toolkit import ToolkitError
-from toolkit.api import EvalContext
-from toolkit.rundir import write_atomic
+from toolkit.api import EvalContext, ToolkitError, write_atomic
 
 
 class ClassificationEvaluator:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.api import EvalContext
-from toolkit.plots import scatter_by_class
-from toolkit.rundir import write_atomic
+from toolkit.api import EvalContext, scatter_by_class, write_atomic
 
 
 def to_2d(embeddings: np.ndarray) -> np.ndarray:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.api import EvalContext
-from toolkit.plots import scatter_by_class
+from toolkit.api import EvalContext, scatter_by_class
 
 
 def project_2d(embeddings: np.ndarray, seed: int) -> np.ndarray:

@@ -8,8 +8,7 @@ import faiss
 import numpy as np
 import torch
 
-from toolkit import IndexChoice, ToolkitError, build_index
-from toolkit.api import EvalContext
+from toolkit.api import build_index, EvalContext, IndexChoice, ToolkitError
 
 
 def retrieval_metrics(query: np.ndarray, query_labels: np.ndarray, gallery: np.ndarray | None, gallery_labels: np.ndarray | None,

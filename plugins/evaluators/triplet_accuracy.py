@@ -7,9 +7,7 @@ import logging
 
 import torch
 
-from toolkit.api import EmbeddedBatch, EvalContext
-from toolkit.plots import loss_curve
-from toolkit.rundir import write_json
+from toolkit.api import EmbeddedBatch, EvalContext, loss_curve, write_json
 
 from ..samplers.label_table import LabelTable
 

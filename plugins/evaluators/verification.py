@@ -6,9 +6,7 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from toolkit import ToolkitError
-from toolkit.api import EvalContext
-from toolkit.rundir import write_atomic
+from toolkit.api import EvalContext, ToolkitError, write_atomic
 
 
 def pair_indices(count: int, max_pairs: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

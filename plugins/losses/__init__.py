@@ -1,6 +1,6 @@
 """Built-in losses."""
 
-from toolkit import hookimpl
+from toolkit.api import hookimpl
 
 from .center import SoftmaxCenterLoss
 from .contrastive import ContrastiveLoss

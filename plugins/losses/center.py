@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from toolkit import ToolkitError
-from toolkit.api import EmbeddedBatch, Loss
+from toolkit.api import EmbeddedBatch, Loss, ToolkitError
 
 
 class _CenterDistance(torch.autograd.Function):

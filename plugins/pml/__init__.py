@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from toolkit import hookimpl
+from toolkit.api import hookimpl
 
 from .builders import PREFIX, builder, describe, resolve, signature_function
 from .catalogue import PMLParameter, class_parameters, classes

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import pytorch_metric_learning
 import torch
 
-from toolkit import check_parameters
+from toolkit.api import check_parameters
 
 from .catalogue import (OBJECT_PARAMETERS, SINGULAR, TENSOR_PARAMETERS, PMLParameter, class_parameters, classes,
                         documentation_url)

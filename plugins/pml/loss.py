@@ -8,8 +8,7 @@ import torch
 from pytorch_metric_learning.utils import distributed as pml_distributed
 from torch import nn
 
-from toolkit import ToolkitError
-from toolkit.api import EmbeddedBatch, Loss
+from toolkit.api import EmbeddedBatch, Loss, ToolkitError
 
 
 class PMLLoss(Loss):

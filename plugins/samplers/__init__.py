@@ -1,6 +1,6 @@
 """Built-in samplers: pairs, triplets, plain batches and class-balanced batches."""
 
-from toolkit import hookimpl
+from toolkit.api import hookimpl
 
 from .class_balanced import ClassBalancedSampler
 from .pairs import BatchSampler, PairSampler, TripletSampler

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from toolkit import ToolkitError
-from toolkit.api import Batch
+from toolkit.api import Batch, ToolkitError
 
 from .label_table import LabelTable
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from toolkit import ToolkitError
+from toolkit.api import ToolkitError
 
 
 class LabelTable:

@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import write_pixel_csv
 
-from toolkit import ToolkitError
+from toolkit.api import ToolkitError
 from toolkit_plugin_example.csv_dataset import pixel_csv
 
 

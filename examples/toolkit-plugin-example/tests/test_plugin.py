@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.registry import default_registry, reset_default_registry
-from toolkit.runner import run
+from toolkit.components.registry import default_registry, reset_default_registry
+from toolkit.training.runner import run
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "fashion_csv.toml"
 

@@ -1,6 +1,6 @@
 """An example toolkit plugin: one dataset, one encoder and one loss, registered through toolkit's hooks."""
 
-from toolkit import hookimpl
+from toolkit.api import hookimpl
 
 from .csv_dataset import pixel_csv
 from .encoder import ConvEncoder

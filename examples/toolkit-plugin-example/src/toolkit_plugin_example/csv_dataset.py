@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from toolkit import ToolkitError
-from toolkit.data import Dataset, ImageSet
+from toolkit.api import Dataset, ImageSet, ToolkitError
 
 
 def read_pixel_csv(path: Path, *, height: int, width: int, label_column: str = "label") -> ImageSet:

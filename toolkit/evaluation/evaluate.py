@@ -1,0 +1,74 @@
+"""Embedding whole splits in batches, and running the recipe's evaluators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from toolkit.training.allocator import keep_freed_memory
+from toolkit.components.contracts import EvalContext, Evaluator
+from toolkit.imagedata.datasets import Dataset, ImageSet
+from toolkit.training.distributed import World, gather_rows, row_range, share_buffers
+
+
+@torch.inference_mode()
+def embed_images(encoder: nn.Module, images: ImageSet, device: torch.device, batch_size: int = 1024) -> torch.Tensor:
+    """Embeddings of every image of a split, on the CPU, computed in batches in eval mode."""
+    keep_freed_memory()
+    was_training = encoder.training
+    encoder.eval()
+    chunks = []
+    for start in range(0, len(images), batch_size):
+        index = torch.arange(start, min(start + batch_size, len(images)), device=images.images.device)
+        chunks.append(encoder(images.batch(index).to(device)).float().cpu())
+    encoder.train(was_training)
+    if not chunks:
+        return torch.empty(0, 0)
+    return torch.cat(chunks)
+
+
+def make_context(dataset: Dataset, encoder: nn.Module, device: torch.device, out_dir: Path, seed: int,
+                 batch_size: int, loss: nn.Module | None = None,
+                 embedded: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None) -> EvalContext:
+    """An :class:`EvalContext` whose ``embed(split)`` computes each split once per context (``embedded``: splits
+    already computed, such as those :func:`embed_across_ranks` gathered)."""
+    cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = dict(embedded or {})
+
+    def embed(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if split not in cache:
+            images = dataset.split(split)
+            cache[split] = (embed_images(encoder, images, device, batch_size), images.labels.cpu())
+        return cache[split]
+
+    return EvalContext(dataset=dataset, encoder=encoder, embed=embed, out_dir=out_dir, seed=seed, device=device, loss=loss)
+
+
+def embed_across_ranks(dataset: Dataset, encoder: nn.Module, device: torch.device, batch_size: int,
+                       world: World) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Every split's embeddings and labels, each rank embedding a contiguous share of the images, gathered on every
+    rank (nothing in a world of one: rank 0 then embeds what the evaluators ask for). All ranks must call it."""
+    if not world.is_distributed:
+        return {}
+    share_buffers(encoder, world)  # each rank's BatchNorm statistics saw only its own slices: take rank 0's
+    embedded = {}
+    for split in dataset.split_names:
+        images = dataset.split(split)
+        if len(images) < world.size:
+            continue
+        lo, hi = row_range(len(images), world)
+        part = embed_images(encoder, images.rows(lo, hi), device, batch_size)
+        embedded[split] = (gather_rows(part, len(images), world),
+                           images.labels.cpu())
+    return embedded
+
+
+def run_evaluators(evaluators: list[tuple[str, Evaluator]], context: EvalContext) -> dict[str, dict[str, Any]]:
+    """Each evaluator's metrics under its name (``knn``, ``kmeans``, ...); a repeated name gets ``_2``."""
+    results: dict[str, dict[str, Any]] = {}
+    for name, evaluator in evaluators:
+        key = name if name not in results else f"{name}_{len(results) + 1}"
+        results[key] = evaluator.evaluate(context)
+    return results

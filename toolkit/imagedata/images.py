@@ -1,0 +1,116 @@
+"""Reading image files (PGM, PNG, JPG, ...) into the uint8 tensors an :class:`~toolkit.imagedata.datasets.ImageSet` holds.
+
+Dataset plugins that read folders of images and the commands that take images by path share
+:class:`ImageReader`, so an image given later is read exactly like the training images were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from toolkit.errors import ToolkitError
+
+IMAGE_SUFFIXES = (".pgm", ".ppm", ".pbm", ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
+"""File endings treated as images when a folder is scanned."""
+
+
+@dataclass(frozen=True)
+class ImageReader:
+    """How image files become tensors: ``channels`` (1 grey or 3 RGB) and an optional ``(height, width)``.
+
+    ``read`` returns the image as ``uint8`` ``(channels, height, width)`` and a list of the conversions it
+    made (colour to grey, resizing), so a caller can tell the user what happened to an image.
+    """
+
+    channels: int = 1
+    size: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {self.channels}")
+        if self.size is not None and (len(self.size) != 2 or min(self.size) < 1):
+            raise ValueError(f"size must be (height, width) with positive sides, got {self.size}")
+
+    def read(self, path: str | Path) -> tuple[torch.Tensor, list[str]]:
+        from PIL import Image, UnidentifiedImageError
+
+        path = Path(path)
+        try:
+            with Image.open(path) as opened:
+                opened.load()
+                image = opened.copy()
+        except FileNotFoundError:
+            raise ToolkitError(f"The image {str(path)!r} does not exist.") from None
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise ToolkitError(
+                f"Cannot read the image {str(path)!r} ({type(exc).__name__}: {exc}). Replace it with a readable "
+                f"image file ({', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES[:6])}, ...) or remove it."
+            ) from None
+        conversions = []
+        mode = "L" if self.channels == 1 else "RGB"
+        if image.mode != mode:
+            if not (mode == "L" and image.mode in ("I;16", "I", "1")):
+                conversions.append(f"converted from {image.mode} to {'grey' if mode == 'L' else 'RGB'}")
+            image = _to_mode(image, mode)
+        if self.size is not None and (image.height, image.width) != tuple(self.size):
+            conversions.append(f"resized from {image.width}x{image.height} to {self.size[1]}x{self.size[0]}")
+            image = image.resize((self.size[1], self.size[0]), Image.BILINEAR)
+        array = np.asarray(image, dtype=np.uint8)
+        tensor = torch.from_numpy(array.copy())
+        tensor = tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
+        return tensor, conversions
+
+    def as_dict(self) -> dict[str, Any]:
+        """A TOML/JSON-friendly description, stored in run folders."""
+        return {"channels": self.channels, "size": list(self.size) if self.size else None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ImageReader":
+        size = data.get("size")
+        return cls(channels=int(data.get("channels", 1)), size=tuple(size) if size else None)
+
+
+def _to_mode(image: Any, mode: str) -> Any:
+    if image.mode in ("I;16", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = array.max() or 1.0
+        from PIL import Image
+
+        image = Image.fromarray((array * (255.0 / peak)).astype(np.uint8), "L")
+    return image.convert(mode)
+
+
+def image_files(folder: str | Path) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def gather_images(paths: list[str | Path]) -> list[tuple[Path, str | None]]:
+    """Image files named by ``paths`` (files, or folders of images) with a class name where one is implied.
+
+    A file stands for itself; its class is unknown (``None``). A folder gives the images directly inside it
+    (class unknown) and those of its sub-folders, one class per sub-folder (``folder/cat/1.png`` is class ``cat``),
+    the layout of face datasets such as AT&T's ``sN/`` folders.
+    """
+    found: list[tuple[Path, str | None]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            found.append((path, None))
+        elif path.is_dir():
+            inside = [(p, None) for p in image_files(path)]
+            inside += [(p, d.name) for d in sorted(d for d in path.iterdir() if d.is_dir()) for p in image_files(d)]
+            if not inside:
+                raise ToolkitError(
+                    f"The folder {str(path)!r} holds no image files ({', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES[:6])}, "
+                    "...), neither directly nor in one sub-folder per class. Give a folder of images or image files."
+                )
+            found.extend(inside)
+        else:
+            raise ToolkitError(f"The image or folder {str(path)!r} does not exist. Check the path.")
+    return found

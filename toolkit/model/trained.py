@@ -1,0 +1,128 @@
+"""A finished run, loaded for use: its recipe, its encoder with the trained weights, and its image transform.
+
+The encoder is rebuilt from the run's ``recipe.toml`` through the registry (the plugin that trained it must be
+installed), and its weights come from ``encoder.pt`` loaded without pickle (:func:`toolkit.training.checkpoint.load`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from toolkit.training import checkpoint
+
+from toolkit.runfolder import rundir
+from toolkit.recipes.build import build_dataset, build_encoder
+from toolkit.imagedata.datasets import Dataset, ImageSet
+from toolkit.errors import ToolkitError
+from toolkit.recipes.recipe import Recipe, load_recipe
+from toolkit.components.registry import Registry
+from toolkit.imagedata.transform import ImageTransform
+
+
+@dataclass
+class TrainedModel:
+    """A run folder's trained encoder and what is needed to feed it images."""
+
+    run_dir: Path
+    recipe: Recipe
+    encoder: nn.Module
+    transform: ImageTransform
+    threshold: dict[str, Any] | None
+    registry: Registry | None = None
+    _dataset: Dataset | None = field(default=None, repr=False)
+
+    @property
+    def dataset(self) -> Dataset:
+        """The run's dataset, built from its recipe the first time it is asked for."""
+        if self._dataset is None:
+            self._dataset = build_dataset(self.recipe, self.registry)
+        return self._dataset
+
+    def split(self, name: str) -> ImageSet:
+        if name not in self.dataset.split_names:
+            raise ToolkitError(
+                f"The dataset of {self.run_dir} has no split {name!r}; its splits are: {', '.join(self.dataset.split_names)}."
+            )
+        return self.dataset.split(name)
+
+    @torch.inference_mode()
+    def embed(self, images: ImageSet, *, batch_size: int = 1024, progress: bool = False) -> torch.Tensor:
+        """Embeddings ``(N, D)`` of every image, in batches, with a progress bar when asked."""
+        from tqdm import tqdm
+
+        starts = range(0, len(images), batch_size)
+        chunks = []
+        for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress or len(starts) < 2, leave=False):
+            index = torch.arange(start, min(start + batch_size, len(images)))
+            chunks.append(self.encoder(images.batch(index)).float())
+        if not chunks:
+            return torch.empty(0, 0)
+        return torch.cat(chunks)
+
+
+def load_run(run_dir: str | Path, registry: Registry | None = None) -> TrainedModel:
+    """Load the finished run in ``run_dir``; every problem is a :class:`ToolkitError` naming the file and the fix."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ToolkitError(
+            f"There is no run folder at {str(run_dir)!r}. Give the folder a `toolkit run` wrote (its last line says "
+            "\"Run folder: ...\"); `toolkit runs` lists the run folders under runs/."
+        )
+    recipe_path = run_dir / rundir.RECIPE_FILE
+    if not recipe_path.is_file():
+        raise ToolkitError(f"{str(run_dir)!r} is not a run folder: it holds no {rundir.RECIPE_FILE}. Give the folder a `toolkit run` wrote.")
+    encoder_path = run_dir / rundir.ENCODER_FILE
+    if not encoder_path.is_file():
+        status = _status(run_dir)
+        raise ToolkitError(
+            f"The run in {str(run_dir)!r} has no trained encoder ({rundir.ENCODER_FILE}) because it did not finish "
+            f"(status: {status}). Continue it with `toolkit run {recipe_path} --resume {run_dir}` and use it once it has finished."
+        )
+    recipe = load_recipe(recipe_path)
+    encoder = build_encoder(recipe, registry)
+    state = checkpoint.load(encoder_path)
+    try:
+        encoder.load_state_dict(state["encoder"])
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise ToolkitError(
+            f"The weights in {encoder_path} do not fit the encoder {recipe.encoder.name!r} that {recipe_path} builds "
+            f"({str(exc).splitlines()[0]}); the encoder plugin's code may have changed since the run. Install the plugin "
+            "version that trained it, or train the recipe again."
+        ) from None
+    encoder.eval()
+    model = TrainedModel(run_dir, recipe, encoder, _transform(run_dir, recipe, registry), _threshold(run_dir), registry)
+    return model
+
+
+def _status(run_dir: Path) -> str:
+    try:
+        return str(json.loads((run_dir / rundir.STATUS_FILE).read_text()).get("status", "unknown"))
+    except (OSError, ValueError, AttributeError):
+        return "unknown"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ToolkitError(f"Cannot read {path} ({type(exc).__name__}: {exc}). Delete it and run `toolkit index` or the recipe again.") from None
+
+
+def _transform(run_dir: Path, recipe: Recipe, registry: Registry | None) -> ImageTransform:
+    """The stored transform; a run folder written before transforms were stored gets it from its dataset."""
+    path = run_dir / rundir.TRANSFORM_FILE
+    if path.is_file():
+        data = _read_json(path)
+        return ImageTransform.from_dict(data if isinstance(data, dict) else {}, path)
+    return ImageTransform.of(build_dataset(recipe, registry).split("train"))
+
+
+def _threshold(run_dir: Path) -> dict[str, Any] | None:
+    path = run_dir / rundir.THRESHOLD_FILE
+    return _read_json(path) if path.is_file() else None

@@ -1,0 +1,1 @@
+"""Recipes: the TOML format and its checks, its JSON Schema, and building components from it."""

@@ -1,0 +1,1 @@
+"""What people read: report.html, the results table of several runs, and plots."""

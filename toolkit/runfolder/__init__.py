@@ -1,0 +1,1 @@
+"""Run folders: the files a run writes, writing them atomically, and finding runs on disk."""

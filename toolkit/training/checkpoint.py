@@ -1,0 +1,101 @@
+"""Checkpoints: everything needed to continue a run, saved atomically and loaded without pickle."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from toolkit.errors import ToolkitError
+from toolkit.runfolder.rundir import CHECKPOINT_FILE, RECIPE_FILE, write_atomic
+
+
+RESUMABLE_CHANGES = ("run.epochs", "run.output", "run.threads", "run.eval_batch_size", "run.tensorboard", "evaluators")
+"""Recipe keys that may differ between a run and its resumption: none of them changes what training computes."""
+
+
+def recipe_fingerprint(data: dict[str, Any]) -> str:
+    """A hash of the recipe that ignores what may differ between a run and its resumption."""
+    trimmed = json.loads(json.dumps(data, default=str))
+    for key in RESUMABLE_CHANGES:
+        section, _, name = key.partition(".")
+        if name:
+            trimmed.get(section, {}).pop(name, None)
+        else:
+            trimmed.pop(section, None)
+    return hashlib.sha256(json.dumps(trimmed, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def save(path: Path, state: dict[str, Any]) -> None:
+    write_atomic(path, lambda tmp: torch.save(state, tmp))
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Load a checkpoint with ``weights_only=True``: tensors and plain containers only, no code."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols before refusing them
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        detail = _unpickling_detail(exc)
+        if "GLOBAL" in detail:
+            raise ToolkitError(
+                f"Refusing to load {str(path)!r}: it asks to import and call Python code ({detail}), which a checkpoint "
+                "never needs and which could do anything on this machine. Only load checkpoints written by the toolkit "
+                "from a source you trust; the file was not loaded."
+            ) from None
+        raise ToolkitError(
+            f"Cannot read the checkpoint {str(path)!r}: it is damaged or not a toolkit checkpoint ({detail}); it was not "
+            "loaded. Use another copy, or start the run again without --resume."
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0].split(". ")[0].rstrip(".") if str(exc) else type(exc).__name__
+        raise ToolkitError(
+            f"Cannot read the checkpoint {str(path)!r}: it is damaged or not a toolkit checkpoint ({reason}). "
+            "Use another copy, or start the run again without --resume."
+        ) from None
+    if not isinstance(state, dict) or "encoder" not in state:
+        raise ToolkitError(f"{str(path)!r} is not a toolkit checkpoint (no encoder weights in it).")
+    return state
+
+
+def _unpickling_detail(exc: Exception) -> str:
+    """torch's refusal reason ("Unsupported global ...") without its generic preamble."""
+    paragraphs = [p.strip() for p in str(exc).split("\n\n") if p.strip()]
+    for paragraph in paragraphs:
+        if "GLOBAL" in paragraph or "Unsupported" in paragraph:
+            return paragraph.splitlines()[0].rstrip(".")
+    return paragraphs[0].splitlines()[0].rstrip(".") if paragraphs else type(exc).__name__
+
+
+def load_for_resume(run_dir: Path, fingerprint: str, recipe_path: Path, world_size: int = 1) -> dict[str, Any]:
+    """The checkpoint of ``run_dir``, checked to come from the same recipe and the same number of processes
+    (``world_size``), before anything in the folder changes."""
+    path = run_dir / CHECKPOINT_FILE
+    if not path.is_file():
+        raise ToolkitError(
+            f"Cannot resume from {str(run_dir)!r}: it holds no {CHECKPOINT_FILE}. Give the folder of a run that "
+            "finished at least one epoch (or was stopped with Ctrl-C)."
+        )
+    saved = load(path)
+    if saved.get("recipe_fingerprint") != fingerprint:
+        raise ToolkitError(
+            f"The checkpoint {str(path)!r} was written by a different recipe than {recipe_path} (only "
+            f"{', '.join(RESUMABLE_CHANGES)} may change when resuming). Resume with the recipe that started the run, e.g. "
+            f"{run_dir / RECIPE_FILE}, or start a new run in another folder."
+        )
+    written = int(saved.get("world_size", 1))  # checkpoints from before distributed training: one process
+    if written != world_size:
+        launch = f"torchrun --nproc_per_node {written} -m toolkit run ..." if written > 1 else "toolkit run ... without torchrun"
+        raise ToolkitError(
+            f"The checkpoint {str(path)!r} was written by a run of {written} process(es) (its world_size is {written}), "
+            f"but this run has {world_size}. A run resumes only with the number of processes it started with, since "
+            f"each process's share of every batch depends on it: resume with `{launch}` (as many processes in all), "
+            "or start a new run in another folder."
+        )
+    return saved

@@ -1,0 +1,235 @@
+"""The training loop: one epoch of batches at a time, with progress, rollback and checkpoints."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from toolkit.training import rng
+from toolkit.training.allocator import keep_freed_memory
+from toolkit.components.contracts import Batch, EmbeddedBatch, Loss, Sampler
+from toolkit.imagedata.datasets import ImageSet
+from toolkit.training.distributed import World, all_finite, global_mean
+from toolkit.errors import ToolkitError
+from toolkit.training.members import joint_members
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    loss: float
+    seconds: float
+    images_per_second: float
+    bad_steps: int
+    lr: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass
+class EpochProgress:
+    """How far an epoch got, in complete steps: saved when a run is stopped mid-epoch, to continue it exactly."""
+
+    epoch: int
+    step: int = 0
+    total: float = 0.0
+    count: int = 0
+    bad: int = 0
+    seen: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+class StopRequested(Exception):
+    """Raised between two steps when the run was asked to stop (Ctrl-C); carries the epoch's progress."""
+
+    def __init__(self, progress: EpochProgress):
+        super().__init__(f"stopped in epoch {progress.epoch} after {progress.step} steps")
+        self.progress = progress
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint restores: weights, optimizer and scheduler states, history, RNG."""
+
+    encoder: nn.Module
+    loss: Loss
+    optimizers: list[torch.optim.Optimizer]
+    schedulers: list[Any]
+    history: list[EpochRecord] = field(default_factory=list)
+    bad_steps: int = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "encoder": self.encoder.state_dict(),
+            "loss": self.loss.state_dict(),
+            "optimizers": [o.state_dict() for o in self.optimizers],
+            "schedulers": [s.state_dict() for s in self.schedulers],
+            "history": [r.as_dict() for r in self.history],
+            "bad_steps": self.bad_steps,
+            "rng": rng.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.encoder.load_state_dict(state["encoder"])
+        self.loss.load_state_dict(state["loss"])
+        for o, s in zip(self.optimizers, state["optimizers"]):
+            o.load_state_dict(s)
+        for sch, s in zip(self.schedulers, state["schedulers"]):
+            sch.load_state_dict(s)
+        self.history = [EpochRecord(**r) for r in state["history"]]
+        self.bad_steps = int(state.get("bad_steps", 0))
+        rng.set_state(state["rng"])
+
+
+def embed_batch(encoder: nn.Module, images: ImageSet, batch: Batch, device: torch.device, joint: bool) -> EmbeddedBatch:
+    """Run the encoder over every member of a batch; members go through separately unless ``joint``."""
+    size, members = batch.indices.shape
+    indices = batch.indices.to(images.images.device)
+    if members == 1:
+        embeddings = encoder(images.batch(indices).to(device)).view(size, 1, -1)
+    elif joint:
+        with joint_members(members):  # member-major: all first members, then all second members, ...
+            embeddings = encoder(images.batch(indices.T.reshape(-1)).to(device)).view(members, size, -1).transpose(0, 1)
+    else:
+        embeddings = torch.stack([encoder(images.batch(indices[:, j]).to(device)) for j in range(members)], dim=1)
+    same = batch.same.to(device) if batch.same is not None else None
+    return EmbeddedBatch(batch.kind, embeddings, batch.labels.to(device), same)
+
+
+class BatchLoss(nn.Module):
+    """A step's forward pass as one module: embed every member of a batch, then the loss of the embedded batch.
+
+    One call per step, however many encoder passes a batch needs, so that a distributed run can wrap the whole
+    step in DistributedDataParallel, which then keeps the encoder's and the loss's own parameters in step.
+    With ``precision = "bfloat16"`` the encoder runs under bfloat16 autocast (its weights stay float32); the loss
+    always gets float32 embeddings.
+    """
+
+    def __init__(self, encoder: nn.Module, loss: Loss, joint: bool, precision: str = "float32"):
+        super().__init__()
+        self.encoder, self.loss, self.joint, self.precision = encoder, loss, joint, precision
+
+    def forward(self, images: ImageSet, batch: Batch, device: torch.device) -> torch.Tensor:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
+            embedded = embed_batch(self.encoder, images, batch, device, self.joint)
+        embedded.embeddings = embedded.embeddings.float()  # the loss and its own weights stay in float32
+        return self.loss(embedded)
+
+
+def _all_finite(modules: list[nn.Module]) -> bool:
+    return all(torch.isfinite(p).all() for m in modules for p in m.parameters())
+
+
+def train_epoch(
+    state: TrainState,
+    sampler: Sampler,
+    images: ImageSet,
+    *,
+    epoch: int,
+    epochs: int,
+    generator: torch.Generator,
+    device: torch.device,
+    joint_forward: bool,
+    max_bad_steps: int,
+    progress: bool = True,
+    resume_from: EpochProgress | None = None,
+    stop_requested: Callable[[], bool] | None = None,
+    forward: nn.Module | None = None,
+    world: World = World(),
+) -> EpochRecord:
+    """Train one epoch. A step with a non-finite loss is skipped; if the weights themselves went bad
+    they are restored from the start of the epoch. Too many such steps stop the run.
+
+    ``resume_from`` continues an epoch that was stopped after some steps (its batches are drawn again from
+    the same generator, and the steps already done are skipped). ``stop_requested`` is asked before each
+    step; when it answers True, :class:`StopRequested` is raised with the epoch's progress so far.
+
+    ``forward`` computes a step's loss (default: :class:`BatchLoss` of the state's encoder and loss; in a
+    distributed run, its DistributedDataParallel wrapper). In a ``world`` of several processes the sampler gives
+    this rank's slices, every rank takes or skips each step together, and the loss recorded is the global batch's."""
+    if forward is None:
+        forward = BatchLoss(state.encoder, state.loss, joint_forward)
+    state.encoder.train()
+    state.loss.train()
+    batches = sampler.epoch(images.labels.cpu(), generator)
+    done = resume_from or EpochProgress(epoch)
+    batches = list(batches)[done.step:] if done.step else batches
+    snapshot = copy.deepcopy({"encoder": state.encoder.state_dict(), "loss": state.loss.state_dict(),
+                              "optimizers": [o.state_dict() for o in state.optimizers]})
+    start = time.perf_counter() - done.seconds
+    bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=not progress, dynamic_ncols=True,
+               initial=done.step, total=done.step + len(batches))
+    for batch in bar:
+        if stop_requested is not None and stop_requested():
+            bar.close()
+            done.seconds = time.perf_counter() - start
+            raise StopRequested(done)
+        done.step += 1
+        value = forward(images, batch, device)
+        if not all_finite(value, world):
+            if world.is_distributed:
+                value.backward()  # every forward of DistributedDataParallel needs its backward; the gradients are dropped
+            done.bad += 1
+            state.bad_steps += 1
+            for o in state.optimizers:
+                o.zero_grad(set_to_none=True)
+            if not _all_finite([state.encoder, state.loss]):
+                state.encoder.load_state_dict(snapshot["encoder"])
+                state.loss.load_state_dict(snapshot["loss"])
+                for o, s in zip(state.optimizers, snapshot["optimizers"]):
+                    o.load_state_dict(s)
+            if state.bad_steps > max_bad_steps:
+                raise ToolkitError(
+                    f"The loss was not a finite number on {state.bad_steps} steps (more than run.max_bad_steps = {max_bad_steps}); "
+                    "training stopped. Lower the learning rate, check the data normalisation, or raise run.max_bad_steps."
+                )
+            continue
+        for o in state.optimizers:
+            o.zero_grad(set_to_none=True)
+        value.backward()
+        for o in state.optimizers:
+            o.step()
+        done.total += global_mean(value, world)
+        done.count += 1
+        done.seen += batch.indices.numel() * world.size
+        if done.count % 10 == 0:
+            bar.set_postfix(loss=f"{done.total / done.count:.4f}", refresh=False)
+    bar.close()
+    seconds = time.perf_counter() - start
+    mean = done.total / done.count if done.count else math.nan
+    lr = float(state.optimizers[0].param_groups[0]["lr"])  # the rate this epoch trained with, before the schedulers step
+    for scheduler in state.schedulers:
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(mean)
+        else:
+            scheduler.step()
+    record = EpochRecord(epoch, mean, round(seconds, 3), round(done.seen / seconds, 1) if seconds else 0.0, done.bad, lr)
+    state.history.append(record)
+    return record
+
+
+def run_training(state: TrainState, sampler: Sampler, images: ImageSet, *, start_epoch: int, epochs: int, seed: int,
+                 device: torch.device, joint_forward: bool, max_bad_steps: int,
+                 on_epoch_end: Callable[[EpochRecord], None], progress: bool = True,
+                 resume_from: EpochProgress | None = None, stop_requested: Callable[[], bool] | None = None,
+                 forward: nn.Module | None = None, world: World = World()) -> None:
+    """Epochs ``start_epoch..epochs``; each epoch's sampling depends only on the seed and the epoch number."""
+    keep_freed_memory()
+    for epoch in range(start_epoch, epochs + 1):
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        partial = resume_from if resume_from is not None and resume_from.epoch == epoch else None
+        record = train_epoch(state, sampler, images, epoch=epoch, epochs=epochs, generator=generator, device=device,
+                             joint_forward=joint_forward, max_bad_steps=max_bad_steps, progress=progress,
+                             resume_from=partial, stop_requested=stop_requested, forward=forward, world=world)
+        on_epoch_end(record)

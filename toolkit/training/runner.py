@@ -1,0 +1,396 @@
+"""One run, top to bottom: load recipe → build components → train → evaluate → write."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from toolkit.training import checkpoint, distributed, rng
+
+from toolkit.runfolder import rundir
+from toolkit.recipes.build import Components, build_components, check_against_data, make_optimizer, make_scheduler
+from toolkit.evaluation.calibration import calibrate_run, held_out_split
+from toolkit.errors import RunInterrupted, ToolkitError
+from toolkit.imagedata.datasets import ImageSet
+from toolkit.evaluation.evaluate import embed_across_ranks, make_context, run_evaluators
+from toolkit.training.interrupt import GracefulStop
+from toolkit.reporting.plots import loss_curve
+from toolkit.recipes.recipe import Recipe, load_recipe
+from toolkit.reporting.report import write_figures, write_report
+from toolkit.components.registry import Registry
+from toolkit.training.tensorboard import TensorBoardLog, tensorboard_log
+from toolkit.training.epoch import BatchLoss, EpochProgress, EpochRecord, StopRequested, TrainState, run_training
+from toolkit.imagedata.transform import ImageTransform
+
+log = logging.getLogger("toolkit")
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+
+
+def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str | None = None,
+        resume: str | None = None, overwrite: bool = False, progress: bool = True,
+        registry: Registry | None = None) -> RunResult:
+    """Train and evaluate the recipe at ``recipe_path``; returns the run folder and its metrics.
+
+    Everything that can be checked is checked before the run folder is touched (recipe, components, data
+    files, the checkpoint to resume from). A run that fails or is interrupted before its first checkpoint
+    leaves no run folder behind; after that, the folder keeps the last complete checkpoint to resume from.
+
+    Started by torchrun with several processes, each process trains its share of every batch
+    (:mod:`toolkit.training.distributed`); rank 0 alone reads and writes the run folder and evaluates, and the other
+    ranks return a result without metrics.
+    """
+    recipe = load_recipe(recipe_path, overrides)
+    world = distributed.World.from_environment()
+    device = pick_device(recipe.run.device, recipe.path, world)
+    if recipe.run.threads:
+        use_threads(recipe.run.threads)
+    torch.manual_seed(recipe.run.seed)
+    components = build_components(recipe, registry)
+    check_against_data(recipe, components)
+    if not world.is_main:
+        with distributed.process_group(world, device):
+            return _follow_rank_0(recipe, components, device, world)
+
+    target = _run_dir_path(recipe, output, resume)
+    saved = (checkpoint.load_for_resume(target, checkpoint.recipe_fingerprint(recipe.data), recipe.path, world.size)
+             if resume else None)
+    created = None if resume or target.exists() else rundir.first_missing_ancestor(target)
+    run_dir = rundir.prepare_run_dir(target, overwrite=overwrite, resume=resume is not None)
+    point = SavePoint.of(saved)
+    handler = _log_to(run_dir / rundir.LOG_FILE)
+    try:
+        with distributed.process_group(world, device), GracefulStop() as stop, \
+                tensorboard_log(run_dir, recipe.run.tensorboard) as board:
+            distributed.from_main(world, (run_dir, saved))  # the other ranks start from the same checkpoint
+            return _train_evaluate_write(recipe, components, run_dir, device, world, saved=saved, point=point,
+                                         stop=stop, progress=progress, board=board)
+    except BaseException as exc:
+        _close_log(handler)
+        interrupted = isinstance(exc, (StopRequested, KeyboardInterrupt))
+        if point.epoch is None and resume is None:
+            rundir.discard_run_dir(run_dir, created)
+        else:
+            _write_status(run_dir, "interrupted" if interrupted else "failed", recipe.stem)
+            _report_quietly(run_dir)
+        again = _resume_command(recipe_path, overrides, run_dir, world)
+        if interrupted:
+            raise RunInterrupted(_interrupted_message(point, run_dir, again)) from None
+        if point.epoch is not None:
+            log.error("The run stopped; %s. Once the cause is fixed, continue with `%s`.", point.describe(run_dir), again)
+        raise
+    finally:
+        _close_log(handler)
+
+
+@dataclass
+class SavePoint:
+    """Where the run's checkpoint stands: after ``epoch`` complete epochs, plus ``step`` steps of the next."""
+
+    epoch: int | None = None
+    step: int = 0
+    evaluating: bool = False
+
+    @classmethod
+    def of(cls, saved: dict[str, Any] | None) -> "SavePoint":
+        if saved is None:
+            return cls()
+        return cls(int(saved["epoch"]), int((saved.get("partial") or {}).get("step", 0)))
+
+    def describe(self, run_dir: Path) -> str:
+        if self.step or self.epoch == 0:
+            return f"{run_dir} holds a checkpoint after step {self.step} of epoch {self.epoch + 1}"
+        return f"{run_dir} holds a checkpoint after epoch {self.epoch}"
+
+
+def _interrupted_message(point: SavePoint, run_dir: Path, again: str) -> str:
+    if point.epoch is None:
+        return f"Interrupted before the first checkpoint, so nothing was kept in {run_dir}. Run the recipe again to start over."
+    if point.evaluating:
+        return (f"Interrupted during evaluation. Training is complete and saved in {run_dir}; `{again}` evaluates "
+                "and writes the results without training again.")
+    return f"Interrupted. {point.describe(run_dir)}; continue the run with `{again}`."
+
+
+def _resume_command(recipe_path: str | Path, overrides: tuple[str, ...], run_dir: Path,
+                    world: distributed.World = distributed.World()) -> str:
+    sets = "".join(f" --set {shlex.quote(o)}" for o in overrides)
+    launch = f"torchrun --nproc_per_node {world.size} -m toolkit run" if world.is_distributed else "toolkit run"
+    return f"{launch} {shlex.quote(str(recipe_path))}{sets} --resume {shlex.quote(str(run_dir))}"
+
+
+@dataclass
+class Training:
+    """What every rank trains with: the state (restored from a checkpoint when resuming), the training images on
+    the device, the step's forward pass, and where training starts."""
+
+    state: TrainState
+    images: ImageSet
+    forward: torch.nn.Module
+    start_epoch: int = 1
+    partial: EpochProgress | None = None
+
+    def run(self, recipe: Recipe, components: Components, device: torch.device, world: distributed.World, *,
+            on_epoch_end: Callable[[EpochRecord], None], progress: bool, stop: GracefulStop | None = None) -> None:
+        run_training(self.state, distributed.shard(components.sampler, world), self.images, start_epoch=self.start_epoch,
+                     epochs=recipe.run.epochs, seed=recipe.run.seed, device=device,
+                     joint_forward=recipe.run.joint_forward, max_bad_steps=recipe.run.max_bad_steps,
+                     on_epoch_end=on_epoch_end, progress=progress, resume_from=self.partial, stop_requested=stop,
+                     forward=self.forward, world=world)
+
+
+def _prepare_training(recipe: Recipe, components: Components, device: torch.device, world: distributed.World,
+                      saved: dict[str, Any] | None, run_dir: Path) -> Training:
+    train_images = components.dataset.split("train")
+    if device.type != "cpu":
+        train_images = type(train_images)(train_images.images.to(device), train_images.labels, train_images.mean,
+                                          train_images.std, train_images.class_names)
+    components.encoder.to(device)
+    components.loss.to(device)
+    if recipe.run.channels_last:
+        use_channels_last(components.encoder)
+    if recipe.run.compile:
+        components.encoder.compile()  # in place: state_dict keys and checkpoints stay those of the plain module
+    state = _train_state(recipe, components)
+    forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward,
+                        training_precision(recipe.run.precision, device))
+    training = Training(state, train_images, forward)
+    if saved is not None:
+        try:
+            state.load_state_dict(saved)
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise ToolkitError(
+                f"The checkpoint in {run_dir} does not fit the components of {recipe.path} ({str(exc).splitlines()[0]}); "
+                "a plugin's code may have changed since it was written. Start a new run in another folder."
+            ) from None
+        training.start_epoch = int(saved["epoch"]) + 1
+        training.partial = EpochProgress(**saved["partial"]) if saved.get("partial") else None
+    # after loading: DistributedDataParallel starts every rank from rank 0's weights
+    training.forward = distributed.parallel(training.forward, world)
+    return training
+
+
+def _follow_rank_0(recipe: Recipe, components: Components, device: torch.device, world: distributed.World) -> RunResult:
+    """A rank other than 0: train its share of every batch in step with rank 0, embed its share of the splits
+    for the evaluation, and read or write no file."""
+    run_dir, saved = distributed.from_main(world, None)
+    training = _prepare_training(recipe, components, device, world, saved, run_dir)
+    training.run(recipe, components, device, world, on_epoch_end=lambda record: None, progress=False)
+    embed_across_ranks(components.dataset, components.encoder, device, recipe.run.eval_batch_size, world)
+    return RunResult(run_dir, {})
+
+
+def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path, device: torch.device,
+                          world: distributed.World, *, saved: dict[str, Any] | None, point: SavePoint,
+                          stop: GracefulStop, progress: bool, board: TensorBoardLog | None) -> RunResult:
+    started = time.perf_counter()
+    transform = ImageTransform.of(components.dataset.split("train"))
+    training = _prepare_training(recipe, components, device, world, saved, run_dir)
+    precision = training_precision(recipe.run.precision, device)
+    if recipe.run.precision == "auto":
+        log.info('run.precision = "auto": training in %s on %s', precision, device)
+    elif precision == "bfloat16" and device.type == "cpu" and not cpu_has_bfloat16():
+        log.warning('run.precision = "bfloat16" on a CPU without bfloat16 instructions (AVX-512 BF16 or AMX): '
+                    'training is likely slower than with "float32" (or "auto")')
+    state = training.state
+    fingerprint = checkpoint.recipe_fingerprint(recipe.data)
+    if saved is not None:
+        log.info("resuming %s from epoch %d%s", run_dir, training.start_epoch,
+                 f" step {training.partial.step}" if training.partial else "")
+    rundir.write_recipe(run_dir / rundir.RECIPE_FILE, recipe.data)  # on resume too: epochs or evaluators may have changed
+    rundir.write_json(run_dir / rundir.TRANSFORM_FILE, transform.as_dict())  # how images given later must be read
+    _write_status(run_dir, "running", recipe.stem)
+
+    def new_context(embedded=None):  # embeddings change as training goes on: each look gets a fresh cache
+        return make_context(components.dataset, components.encoder, device, run_dir, recipe.run.seed,
+                            recipe.run.eval_batch_size, components.loss, embedded)
+
+    watchers = [e for _, e in components.evaluators if callable(getattr(e, "on_epoch_end", None))]
+
+    def end_of_epoch(record: EpochRecord) -> None:
+        log.info("epoch %d/%d  loss %.5f  %.1fs  %.0f images/s  lr %.3g%s", record.epoch, recipe.run.epochs, record.loss,
+                 record.seconds, record.images_per_second, record.lr,
+                 f"  skipped {record.bad_steps} non-finite steps" if record.bad_steps else "")
+        checkpoint.save(run_dir / rundir.CHECKPOINT_FILE, {**state.state_dict(), "epoch": record.epoch,
+                                                           "recipe_fingerprint": fingerprint, "world_size": world.size})
+        point.epoch, point.step = record.epoch, 0
+        if board:
+            board.epoch(record)
+        if watchers:
+            before = rng.get_state()  # watchers must not change what a resumed run would draw next
+            context = new_context()
+            for watcher in watchers:
+                watcher.on_epoch_end(context, record.epoch)
+            rng.set_state(before)
+
+    try:
+        with stop.training():
+            training.run(recipe, components, device, world, on_epoch_end=end_of_epoch, progress=progress, stop=stop)
+    except ToolkitError as exc:  # raised by a component mid-training: say which recipe it was
+        error = ToolkitError(f"{recipe.path}, while training: {exc}")
+        error.exit_code = exc.exit_code
+        raise error from None
+    except StopRequested as stopped:
+        done = stopped.progress
+        checkpoint.save(run_dir / rundir.CHECKPOINT_FILE,
+                        {**state.state_dict(), "epoch": done.epoch - 1, "partial": done.as_dict(),
+                         "recipe_fingerprint": fingerprint, "world_size": world.size})
+        point.epoch, point.step = done.epoch - 1, done.step
+        raise
+    point.evaluating = True
+    train_seconds = sum(r.seconds for r in state.history)
+
+    log.info("evaluating with %s", ", ".join(n for n, _ in components.evaluators) or "no evaluators")
+    context = new_context(embed_across_ranks(components.dataset, components.encoder, device, recipe.run.eval_batch_size,
+                                             world))
+    evaluation = run_evaluators(components.evaluators, context)
+    held_out = held_out_split(components.dataset.split_names)  # a validation split if there is one, else test
+    calibrate_run(context, run_dir, recipe.stem, split=held_out)  # the same/different threshold `toolkit compare` uses
+    write_figures(context, run_dir, recipe.stem, query_split=held_out)
+
+    metrics = {
+        "recipe": recipe.stem,
+        "epochs": [r.as_dict() for r in state.history],
+        "train_seconds": round(train_seconds, 2),
+        "wall_seconds": round(time.perf_counter() - started, 2),
+        "device": str(device),
+        "precision": precision,
+        "evaluation": evaluation,
+    }
+    rundir.write_json(run_dir / rundir.METRICS_FILE, metrics)
+    checkpoint.save(run_dir / rundir.ENCODER_FILE, {"encoder": components.encoder.state_dict()})
+    loss_curve([r.epoch for r in state.history], [r.loss for r in state.history], run_dir / rundir.LOSS_PLOT, recipe.stem)
+    if board:
+        board.metrics(evaluation, state.history[-1].epoch if state.history else 0)
+    _write_status(run_dir, "finished", recipe.stem)
+    write_report(run_dir)
+    log.info("run folder: %s", run_dir)
+    return RunResult(run_dir, metrics)
+
+
+def _train_state(recipe: Recipe, components: Components) -> TrainState:
+    where = str(recipe.path)
+    loss = components.loss
+    with_model = list(loss.model_parameters()) if hasattr(loss, "model_parameters") else []
+    ids = {id(p) for p in with_model}
+    own = [p for p in loss.parameters() if id(p) not in ids]
+    main_params = list(components.encoder.parameters()) + with_model
+    optimizers, schedulers = [], []
+    if recipe.loss_optimizer is not None and own:
+        main = make_optimizer(recipe.optimizer, main_params, where)
+        optimizers = [main, make_optimizer(recipe.loss_optimizer, own, where)]
+    else:
+        main = make_optimizer(recipe.optimizer, main_params + own, where)
+        optimizers = [main]
+    if recipe.scheduler is not None:
+        schedulers.append(make_scheduler(recipe.scheduler, main, where))
+    return TrainState(components.encoder, loss, optimizers, schedulers)
+
+
+def use_channels_last(encoder: nn.Module) -> None:
+    """Keep ``encoder``'s 4-D weights, and every 4-D tensor it is called with, in channels-last memory order."""
+    encoder.to(memory_format=torch.channels_last)
+    encoder.register_forward_pre_hook(_channels_last_inputs)
+
+
+def _channels_last_inputs(module: nn.Module, args: tuple) -> tuple:
+    return tuple(a.contiguous(memory_format=torch.channels_last) if isinstance(a, torch.Tensor) and a.dim() == 4 else a
+                 for a in args)
+
+
+def training_precision(choice: str, device: torch.device) -> str:
+    """The precision a run trains in: ``run.precision``, with ``auto`` resolved for ``device``."""
+    if choice != "auto":
+        return choice
+    return "bfloat16" if has_native_bfloat16(device) else "float32"
+
+
+def has_native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 natively: a CPU with AVX-512 BF16 or AMX, a GPU that supports it."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and cpu_has_bfloat16()
+
+
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX), as oneDNN sees it."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return True  # cannot tell: say nothing
+
+
+def use_threads(count: int) -> None:
+    """At most ``count`` CPU threads for torch and for faiss (which searches and clusters with its own OpenMP pool)."""
+    import faiss
+
+    torch.set_num_threads(count)
+    faiss.omp_set_num_threads(count)
+
+
+def pick_device(choice: str, recipe_path: Path, world: distributed.World = distributed.World()) -> torch.device:
+    """The run's device; in a distributed run on GPUs, the GPU of this process's ``LOCAL_RANK``."""
+    if choice == "cpu" or (choice == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ToolkitError(f"{recipe_path}: run.device = \"cuda\" but this machine has no usable CUDA GPU. Use \"auto\" or \"cpu\".")
+    if not world.is_distributed:
+        return torch.device("cuda")
+    if world.local_rank >= torch.cuda.device_count():
+        raise ToolkitError(
+            f"{recipe_path}: this is process LOCAL_RANK={world.local_rank} of a distributed run, on a machine with "
+            f"{torch.cuda.device_count()} GPU(s). Start at most one process per GPU (torchrun --nproc_per_node), or set "
+            "run.device = \"cpu\" to train on the CPU."
+        )
+    return torch.device("cuda", world.local_rank)
+
+
+def _run_dir_path(recipe: Recipe, output: str | None, resume: str | None) -> Path:
+    if resume:
+        return Path(resume)
+    chosen = output or recipe.run.output
+    return Path(chosen) if chosen else rundir.default_run_dir(recipe.stem)
+
+
+def _write_status(run_dir: Path, status: str, recipe: str) -> None:
+    try:
+        rundir.write_json(run_dir / rundir.STATUS_FILE,
+                          {"status": status, "recipe": recipe, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                           "pid": os.getpid(), "host": socket.gethostname()})
+    except OSError:
+        pass
+
+
+def _report_quietly(run_dir: Path) -> None:
+    """A kept run folder of a stopped run gets its report too; a problem with it must not hide why the run stopped."""
+    try:
+        write_report(run_dir)
+    except Exception:  # noqa: BLE001
+        log.warning("could not write %s", run_dir / rundir.REPORT_FILE, exc_info=True)
+
+
+def _close_log(handler: logging.Handler) -> None:
+    logging.getLogger("toolkit").removeHandler(handler)
+    handler.close()
+
+
+def _log_to(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("toolkit")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
