@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from click.testing import CliRunner
 
 from tests.conftest import REPO
 from tests.fake_plugins import installed, write_distribution
+from toolkit.cli.main import main
 from toolkit.training import checkpoint
 from toolkit.training.runner import run
 from toolkit_plugins.datasets.digits import digits
@@ -174,4 +176,38 @@ def test_a_finished_run_resumed_with_more_epochs_matches_one_run_of_that_length(
     short = run(recipe, output=str(tmp_path / "short"), overrides=("run.epochs=2",), progress=False).metrics
     assert len(short["epochs"]) == 2
     resumed = run(recipe, resume=str(tmp_path / "short"), progress=False).metrics
+    _same_results(resumed, baseline)
+
+
+def test_sigterm_is_handled_like_ctrl_c_and_the_run_resumes_exactly(setup):
+    root, site, recipe, baseline = setup
+    out = root / "sigterm"
+    process, marker = _start(root, site, recipe, out)
+    process.send_signal(signal.SIGTERM)
+    Path(f"{marker}.go").write_text("")
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and f"--resume {out}" in stderr
+    assert json.loads((out / "status.json").read_text())["status"] == "interrupted"
+    assert checkpoint.load(out / "checkpoint.pt")["partial"]["step"] > 0
+
+    resumed = run(recipe, resume=str(out), progress=False).metrics
+    _same_results(resumed, baseline)
+
+
+def test_a_live_run_refuses_a_second_writer_naming_its_pid_until_it_is_killed(setup):
+    root, site, recipe, baseline = setup
+    out = root / "locked"
+    process, _ = _start(root, site, recipe, out)
+    try:
+        for extra in (["--overwrite", "-o", str(out)], ["--resume", str(out)]):
+            result = CliRunner().invoke(main, ["run", str(recipe), "-q", *extra])
+            assert result.exit_code == 2, result.output
+            assert f"in use by a run that is still going (process {process.pid})" in result.output
+        assert json.loads((out / "status.json").read_text())["status"] == "running"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+
+    resumed = run(recipe, resume=str(out), progress=False).metrics
     _same_results(resumed, baseline)

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from toolkit.errors import ToolkitError
+from toolkit.runfolder import schemas
 from toolkit.runfolder.rundir import CHECKPOINT_FILE, RECIPE_FILE, write_atomic
 
 
@@ -83,6 +84,8 @@ def load_for_resume(run_dir: Path, fingerprint: str, recipe_path: Path, world_si
             "finished at least one epoch (or was stopped with Ctrl-C)."
         )
     saved = load(path)
+    head = schemas.check(path, saved, schemas.CheckpointHead, "checkpoint")  # before the run's status can change
+    saved["partial"] = head.partial.model_dump() if head.partial else None
     if saved.get("recipe_fingerprint") != fingerprint:
         raise ToolkitError(
             f"The checkpoint {str(path)!r} was written by a different recipe than {recipe_path} (only "

@@ -17,6 +17,7 @@ from torch import nn
 from toolkit.training import checkpoint, distributed, rng
 
 from toolkit.runfolder import rundir
+from toolkit.runfolder.claim import checkpoint_written, claim_run_dir
 from toolkit.recipes.build import Components, build_components, check_against_data, make_optimizer, make_scheduler
 from toolkit.evaluation.calibration import calibrate_run, held_out_split
 from toolkit.errors import RunInterrupted, ToolkitError
@@ -68,8 +69,8 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
     target = _run_dir_path(recipe, output, resume)
     saved = (checkpoint.load_for_resume(target, checkpoint.recipe_fingerprint(recipe.data), recipe.path, world.size)
              if resume else None)
-    created = None if resume or target.exists() else rundir.first_missing_ancestor(target)
-    run_dir = rundir.prepare_run_dir(target, overwrite=overwrite, resume=resume is not None)
+    claim = claim_run_dir(target, overwrite=overwrite, resume=resume is not None)  # locked until the run ends
+    run_dir = claim.path
     point = SavePoint.of(saved)
     handler = _log_to(run_dir / rundir.LOG_FILE)
     try:
@@ -82,18 +83,20 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
         _close_log(handler)
         interrupted = isinstance(exc, (StopRequested, KeyboardInterrupt))
         if point.epoch is None and resume is None:
-            rundir.discard_run_dir(run_dir, created)
-        else:
+            claim.abandon()  # the run it replaced, if any, comes back
+        elif claim.started():  # a resume refused before it began leaves the run's status as it was
+            claim.checkpointed()
             _write_status(run_dir, "interrupted" if interrupted else "failed", recipe.stem)
             _report_quietly(run_dir)
         again = _resume_command(recipe_path, overrides, run_dir, world)
         if interrupted:
             raise RunInterrupted(_interrupted_message(point, run_dir, again)) from None
-        if point.epoch is not None:
+        if point.epoch is not None and claim.started():
             log.error("The run stopped; %s. Once the cause is fixed, continue with `%s`.", point.describe(run_dir), again)
         raise
     finally:
         _close_log(handler)
+        claim.release()
 
 
 @dataclass
@@ -226,6 +229,7 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
                  f"  skipped {record.bad_steps} non-finite steps" if record.bad_steps else "")
         checkpoint.save(run_dir / rundir.CHECKPOINT_FILE, {**state.state_dict(), "epoch": record.epoch,
                                                            "recipe_fingerprint": fingerprint, "world_size": world.size})
+        checkpoint_written(run_dir)
         point.epoch, point.step = record.epoch, 0
         if board:
             board.epoch(record)
