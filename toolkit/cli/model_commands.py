@@ -255,7 +255,10 @@ def runs(root: str, as_json: bool) -> None:
     if not Path(root).is_dir():
         raise ToolkitError(f"There is no folder {root!r} to list runs in. Runs go to runs/ in the current folder unless "
                            "run.output or --output says otherwise; give that folder.")
-    found = find_runs(Path(root))
+    skipped: list[str] = []
+    found = find_runs(Path(root), skipped)
+    for reason in skipped:
+        _note(f"left out: {reason}")
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in found], indent=2))
         return

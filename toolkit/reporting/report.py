@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from toolkit.runfolder import rundir
+from toolkit.runfolder import files, rundir
 from toolkit.components.contracts import EvalContext
 from toolkit.reporting.plots import retrieval_grid, scatter_by_class
 
@@ -78,13 +77,6 @@ def _image_tag(path: Path, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
 
 
-def _json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def _number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
@@ -112,16 +104,15 @@ img { max-width: 100%; border: 1px solid #ddd; margin: 0.3em 0; }
 
 def render_report(run_dir: Path) -> str:
     """The HTML of a run folder's report."""
-    metrics = _json(run_dir / rundir.METRICS_FILE) or {}
-    status = _json(run_dir / rundir.STATUS_FILE) or {}
-    threshold = _json(run_dir / rundir.THRESHOLD_FILE)
-    recipe_text = (run_dir / rundir.RECIPE_FILE).read_text(encoding="utf-8") if (run_dir / rundir.RECIPE_FILE).is_file() else ""
+    metrics, status, threshold = (files.as_dict(read(run_dir)) for read in
+                                  (files.read_metrics, files.read_status, files.read_threshold))
+    recipe_text = files.read_text(run_dir / rundir.RECIPE_FILE) if (run_dir / rundir.RECIPE_FILE).is_file() else ""
     name = metrics.get("recipe") or status.get("recipe") or run_dir.name
     state = str(status.get("status", "unknown"))
     parts = [f"<h1>{html.escape(str(name))}</h1>",
              f'<p class="meta">{html.escape(str(run_dir))} · <span class="status-{html.escape(state)}">{html.escape(state)}</span>'
              f" · {html.escape(str(status.get('time', '')))}"
-             + (f" · training {metrics['train_seconds']:.1f} s on {html.escape(str(metrics.get('device')))}" if "train_seconds" in metrics else "")
+             + (f" · training {metrics['train_seconds']:.1f} s on {html.escape(str(metrics.get('device')))}" if metrics.get("train_seconds") is not None else "")
              + "</p>"]
     rows = [[f"{evaluator}.{key}", value] for evaluator, values in (metrics.get("evaluation") or {}).items()
             for key, value in values.items() if isinstance(value, (int, float, str)) and not isinstance(value, bool)]

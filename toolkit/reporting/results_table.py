@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+import html
+import re
 import json
 import shlex
 import sys
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import ToolkitError
+from toolkit.runfolder import files
 from toolkit.runfolder.rundir import METRICS_FILE, RECIPE_FILE
 
 if sys.version_info >= (3, 11):
@@ -56,18 +59,14 @@ def find_runs(paths: list[Path]) -> list[Path]:
 
 def read_run(folder: Path, recipes_dir: Path | None = None, references: dict[str, str] | None = None) -> RunRow:
     """One run folder's row: its metrics, and the command that reproduces it when the shipped recipe is found."""
-    try:
-        metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
-        values = {f"{evaluator}.{key}": float(value)
-                  for evaluator, results in metrics["evaluation"].items()
-                  for key, value in results.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
-        row = RunRow(folder, str(metrics["recipe"]), len(metrics["epochs"]), float(metrics["train_seconds"]),
-                     float(metrics["wall_seconds"]), str(metrics.get("device", "")), values)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ToolkitError(
-            f"{folder / METRICS_FILE} is not a toolkit metrics file ({type(exc).__name__}: {exc}). Give the folders of "
-            "runs that `toolkit run` finished."
-        ) from None
+    metrics = files.read_metrics(folder)
+    if metrics is None or metrics.train_seconds is None or metrics.wall_seconds is None:
+        raise ToolkitError(f"{folder / METRICS_FILE} is not the metrics file of a finished run (no training times in "
+                           "it). Give the folders of runs that `toolkit run` finished.")
+    values = {f"{evaluator}.{key}": float(value) for evaluator, results in metrics.evaluation.items()
+              for key, value in results.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    row = RunRow(folder, metrics.recipe, len(metrics.epochs), metrics.train_seconds, metrics.wall_seconds,
+                 metrics.device or "", values)
     row.command = reproduce_command(folder, row.recipe, recipes_dir)
     row.reference = (references or {}).get(row.recipe, "")
     return row
@@ -169,15 +168,22 @@ def format_text(rows: list[RunRow], metrics: list[str]) -> str:
 def format_markdown(rows: list[RunRow], metrics: list[str]) -> str:
     """A Markdown table, then the command that reproduces each row."""
     header, cells = table(rows, metrics)
-    escape = lambda v: v.replace("|", "\\|")  # noqa: E731
+    escape = lambda v: html.escape(v, quote=False).replace("|", "\\|")  # noqa: E731  raw HTML would render
     text_columns = {"run", "recipe", "device", "article"}
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " if h in text_columns else " ---: " for h in header) + "|"]
     lines += ["| " + " | ".join(escape(v) for v in c) + " |" for c in cells]
     commands = [(r.folder.name, r.command) for r in rows if r.command]
     if commands:
         lines += ["", "Reproduce a row:", ""]
-        lines += [f"- {run}: `{command}`" for run, command in commands]
+        lines += [f"- {escape(run)}: {_code(command)}" for run, command in commands]
     return "\n".join(lines) + "\n"
+
+
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span (shown literally), fenced by more backticks than it holds in a row."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}" if longest else f"`{text}`"
 
 
 def write_markdown(path: Path, text: str) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit.runfolder import rundir
+from toolkit.errors import ToolkitError
+from toolkit.runfolder import files, rundir
 
 HEADLINE_METRICS = ("knn.precision_at_1", "knn.map_at_r", "kmeans.accuracy_hungarian")
 """The metric shown for a run: the first of these it has, else its first numeric metric."""
@@ -30,14 +30,6 @@ class RunSummary:
         return asdict(self)
 
 
-def _json(path: Path) -> Any:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def headline(evaluation: dict[str, Any]) -> tuple[str | None, float | None]:
     flat = {f"{e}.{k}": v for e, values in evaluation.items() if isinstance(values, dict) for k, v in values.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -49,8 +41,9 @@ def headline(evaluation: dict[str, Any]) -> tuple[str | None, float | None]:
 
 
 def summarise(run_dir: Path) -> RunSummary:
-    status = _json(run_dir / rundir.STATUS_FILE)
-    metrics = _json(run_dir / rundir.METRICS_FILE)
+    status_file, metrics_file = files.read_status(run_dir), files.read_metrics(run_dir)
+    status = status_file.model_dump() if status_file else {}
+    metrics = metrics_file.model_dump() if metrics_file else {}
     metric, value = headline(metrics.get("evaluation") or {})
     state = str(status.get("status") or ("finished" if metrics else "unknown"))
     if state == "running" and _process_is_gone(status):
@@ -77,15 +70,18 @@ def _process_is_gone(status: dict[str, Any]) -> bool:
     return False
 
 
-def find_runs(root: Path) -> list[RunSummary]:
+def find_runs(root: Path, skipped: list[str] | None = None) -> list[RunSummary]:
     """Every folder under ``root`` (``root`` included, at most a few levels down) that holds a ``recipe.toml``,
-    newest first."""
+    newest first. A run folder with a damaged file is left out, and why is added to ``skipped``."""
     found = []
     root_depth = len(root.parts)
     for folder, subfolders, files in os.walk(root, followlinks=True):  # depth-bounded, so link loops end
         here = Path(folder)
         if rundir.RECIPE_FILE in files and (rundir.STATUS_FILE in files or rundir.CHECKPOINT_FILE in files):
-            found.append(summarise(here))
+            try:
+                found.append(summarise(here))
+            except ToolkitError as exc:  # one damaged folder must not hide every other run
+                (skipped if skipped is not None else []).append(str(exc))
             subfolders.clear()  # a run folder holds no other runs
         elif len(here.parts) - root_depth >= MAX_DEPTH:
             subfolders.clear()

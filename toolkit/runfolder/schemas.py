@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from toolkit.errors import ToolkitError
 
@@ -40,21 +40,37 @@ class Status(_Loose):
     host: str | None = None
 
 
+class Epoch(_Loose):
+    epoch: int = Field(ge=1)
+    loss: float
+    seconds: float = Field(ge=0)
+    images_per_second: float = Field(ge=0)
+    lr: float
+    bad_steps: int = Field(default=0, ge=0)
+
+
 class Metrics(_Loose):
     recipe: str = "?"
-    epochs: list[dict[str, Any]] = []
+    epochs: list[Epoch] = []
     evaluation: dict[str, dict[str, Any]] = {}
+    train_seconds: float | None = Field(default=None, ge=0)
+    wall_seconds: float | None = Field(default=None, ge=0)
+    device: str | None = None
 
 
 class Threshold(_Loose):
     threshold: float
-    split: str | None = None
+    accuracy: float = Field(ge=0, le=1)
+    held_out_accuracy: float = Field(ge=0, le=1)
+    pairs: int = Field(ge=0)
+    held_out_pairs: int = Field(ge=0)
+    split: str
 
     @field_validator("threshold")
     @classmethod
     def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError("must be a finite distance, 0 or more")
         return value
 
 
@@ -62,10 +78,27 @@ class Transform(_Loose):
     channels: int = Field(ge=1, le=MAX_CHANNELS)
     height: int = Field(ge=1, le=MAX_IMAGE_SIDE)
     width: int = Field(ge=1, le=MAX_IMAGE_SIDE)
+    mean: float = Field(allow_inf_nan=False)
+    std: float = Field(gt=0, allow_inf_nan=False)
 
 
-class Gallery(_Loose):
-    ids: list[str] = []
+class GalleryMeta(_Loose):
+    source: str
+    encoder: str
+    size: int = Field(ge=0)
+    index: Literal["flat", "ivf", "hnsw"] = "flat"
+    class_names: list[str]
+    labels: list[int]
+    ids: list[str]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "GalleryMeta":
+        if not len(self.labels) == len(self.ids) == self.size:
+            raise ValueError(f"size {self.size}, {len(self.labels)} labels and {len(self.ids)} ids must agree")
+        wrong = next((label for label in self.labels if not 0 <= label < len(self.class_names)), None)
+        if wrong is not None:
+            raise ValueError(f"label {wrong} is out of range for {len(self.class_names)} class names")
+        return self
 
 
 class Progress(_Strict):
