@@ -7,8 +7,10 @@ Each command is thin: it parses options, calls the module that does the work (:m
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,6 +22,14 @@ RUN_DIR = click.argument("run_dir", type=click.Path(file_okay=False))
 def _note(message: str | None) -> None:
     if message:
         click.echo(click.style("Note: ", fg="yellow", bold=True) + message, err=True)
+
+
+NOT_FINITE = "the encoder's output is not a finite number: its weights hold NaN or infinity, so the run cannot compare"
+
+
+def _finite_distance(distance: float, key: str) -> dict[str, Any]:
+    """``{key: distance}`` for JSON, which has no NaN: null with the reason when the distance is not finite."""
+    return {key: distance} if math.isfinite(distance) else {key: None, "reason": NOT_FINITE}
 
 
 def _read_images(model, paths: list[Path], progress: bool = False):
@@ -89,12 +99,16 @@ def compare(run_dir: str, image_a: str, image_b: str, as_json: bool) -> None:
     paths = [Path(image_a), Path(image_b)]
     vectors = model.embed(model.transform.image_set(_read_images(model, paths)))
     distance = float((vectors[0] - vectors[1]).norm())
-    threshold = model.threshold
+    threshold = None if not math.isfinite(distance) else model.threshold
     verdict = None if threshold is None else ("same" if distance <= threshold["threshold"] else "different")
     if as_json:
-        click.echo(json.dumps({"image_a": image_a, "image_b": image_b, "distance": distance, "verdict": verdict,
+        click.echo(json.dumps({"image_a": image_a, "image_b": image_b, "verdict": verdict,
+                               **_finite_distance(distance, "distance"),
                                "threshold": None if threshold is None else threshold["threshold"],
                                "threshold_accuracy": None if threshold is None else threshold["held_out_accuracy"]}))
+        return
+    if not math.isfinite(distance):
+        click.echo(f"dissimilarity {distance} ({NOT_FINITE})")
         return
     if threshold is None:
         click.echo(f"dissimilarity {distance:.4f} (no calibrated threshold in {run_dir}: its held-out split had no "
@@ -193,13 +207,13 @@ def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, 
     results, rows, grid = [], [], []
     for q, ((path, given), row_d, row_p) in enumerate(zip(found, distances, positions)):
         own = query_label(saved, path, given)
-        neighbours = [{"rank": r + 1, "id": saved.ids[int(p)], "label": saved.label_name(int(p)), "distance": float(d),
+        neighbours = [{"rank": r + 1, "id": saved.ids[int(p)], "label": saved.label_name(int(p)), **_finite_distance(float(d), "distance"),
                        "correct": None if own is None else bool(saved.labels[int(p)] == own)}
                       for r, (d, p) in enumerate(zip(row_d, row_p))]
         results.append({"query": str(path), "label": None if own is None else saved.class_names[own], "neighbours": neighbours})
         rows.append((pixels[q], f"{path.name}" + (f"\n{saved.class_names[own]}" if own is not None else "")))
-        grid.append([(gallery_image(model, saved, int(p)), n["label"], n["distance"], n["correct"])
-                     for n, p in zip(neighbours, row_p)])
+        grid.append([(gallery_image(model, saved, int(p)), n["label"], float(d), n["correct"])
+                     for n, p, d in zip(neighbours, row_p, row_d)])
     retrieval_grid(rows, grid, Path(output), f"{model.run_dir.name}: {k} nearest in {source.partition(':')[2]} "
                    f"({len(saved)} items; ✗ = other class)")
     if as_json:
@@ -210,7 +224,8 @@ def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, 
         click.echo(f"{result['query']}{label}")
         for n in result["neighbours"]:
             mark = "  ✗ other class" if n["correct"] is False else ""
-            click.echo(f"  {n['rank']:>3}. {n['distance']:.4f}  {n['label']:<12} {n['id']}{mark}")
+            distance = "nan" if n["distance"] is None else f"{n['distance']:.4f}"
+            click.echo(f"  {n['rank']:>3}. {distance:>6}  {n['label']:<12} {n['id']}{mark}")
     click.echo(f"Picture: {output}")
 
 

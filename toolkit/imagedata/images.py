@@ -6,6 +6,7 @@ Dataset plugins that read folders of images and the commands that take images by
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,11 @@ class ImageReader:
                 image = opened.copy()
         except FileNotFoundError:
             raise ToolkitError(f"The image {str(path)!r} does not exist.") from None
+        except Image.DecompressionBombError as exc:  # its header claims more pixels than memory should hold
+            raise ToolkitError(
+                f"The image {str(path)!r} is too large to read safely ({_claimed_pixels(exc)} "
+                f"pixels, more than {Image.MAX_IMAGE_PIXELS:,} per image). Shrink it, or remove it from the folder."
+            ) from None
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise ToolkitError(
                 f"Cannot read the image {str(path)!r} ({type(exc).__name__}: {exc}). Replace it with a readable "
@@ -114,3 +120,8 @@ def gather_images(paths: list[str | Path]) -> list[tuple[Path, str | None]]:
         else:
             raise ToolkitError(f"The image or folder {str(path)!r} does not exist. Check the path.")
     return found
+
+
+def _claimed_pixels(exc: Exception) -> str:
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    return f"{int(found.group(1)):,}" if found else "too many"

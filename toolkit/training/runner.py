@@ -92,7 +92,7 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
         if interrupted:
             raise RunInterrupted(_interrupted_message(point, run_dir, again)) from None
         if point.epoch is not None and claim.started():
-            log.error("The run stopped; %s. Once the cause is fixed, continue with `%s`.", point.describe(run_dir), again)
+            log.error("The run stopped; %s. %s", point.describe(run_dir), checkpoint.resume_advice(again))
         raise
     finally:
         _close_log(handler)
