@@ -133,7 +133,7 @@ def _check_encoder_size(recipe: Recipe, registry: Registry | None, encoder_path:
     stored = encoder_path.stat().st_size
     if needed > 2 * stored + (1 << 20):
         raise ToolkitError(
-            f"The encoder that {recipe.path} describes needs {needed / 2**20:,.0f} MiB of weights, but {encoder_path} "
-            f"holds only {stored / 2**20:,.1f} MiB: the recipe does not belong to these weights, so nothing was built. "
+            f"The encoder that {recipe.path} describes needs {needed:,} bytes of weights, but {encoder_path} holds "
+            f"only {stored:,} bytes: the recipe does not belong to these weights, so nothing was built. "
             "Use an intact copy of the run folder."
         )

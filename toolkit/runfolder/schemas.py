@@ -95,7 +95,7 @@ class GalleryMeta(_Loose):
     def _consistent(self) -> "GalleryMeta":
         if not len(self.labels) == len(self.ids) == self.size:
             raise ValueError(f"size {self.size}, {len(self.labels)} labels and {len(self.ids)} ids must agree")
-        wrong = next((label for label in self.labels if not 0 <= label < len(self.class_names)), None)
+        wrong = next((label for label in self.labels if not -1 <= label < len(self.class_names)), None)  # -1: no class
         if wrong is not None:
             raise ValueError(f"label {wrong} is out of range for {len(self.class_names)} class names")
         return self

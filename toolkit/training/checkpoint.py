@@ -74,8 +74,9 @@ def load(path: Path) -> dict[str, Any]:
 
 def _unpickling_detail(exc: Exception) -> str:
     """torch's reason for refusing a file, without its advice on loading the file unsafely."""
-    found = re.search(r"WeightsUnpickler error: ([^\n]+)", str(exc))
-    return found.group(1).split(". ")[0].rstrip(".") if found else type(exc).__name__
+    text = re.sub(r"^.*WeightsUnpickler error: *", "", str(exc), flags=re.S)  # the advice comes before the reason
+    reasons = [p.strip() for p in text.split("\n\n") if p.strip() and "weights_only" not in p]
+    return reasons[0].splitlines()[0].split(". ")[0].rstrip(".") if reasons else type(exc).__name__
 
 
 def load_for_resume(run_dir: Path, fingerprint: str, recipe_path: Path, world_size: int = 1) -> dict[str, Any]:
