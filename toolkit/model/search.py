@@ -169,7 +169,11 @@ def gallery_image(model: TrainedModel, gallery: Gallery, position: int) -> torch
     item = gallery.ids[position]
     if gallery.source.startswith("split:"):
         split, _, i = item.rpartition(":")
-        return model.split(split).images[int(i)]
+        images = model.split(split).images
+        if not i.isdigit() or int(i) >= len(images):
+            raise ToolkitError(f"The saved gallery of {model.run_dir} names the item {item!r}, which the {split} split "
+                               f"(of {len(images)} images) does not have. Build it again with `toolkit index`.")
+        return images[int(i)]
     return model.transform.read([Path(item)])[0][0]
 
 
