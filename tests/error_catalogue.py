@@ -486,6 +486,22 @@ def _run_recipe_huge_layers(ws: Workspace) -> list[str]:
     return ["embed", str(run_dir), "--dataset", "test", "-o", str(ws.root / "vectors.npy")]
 
 
+def _run_recipe_reads_elsewhere(ws: Workspace) -> list[str]:
+    from unittest import mock
+
+    import tomllib
+
+    import tomli_w
+
+    run_dir = ws.trained()
+    (ws.root / "data").mkdir()
+    ws._stack.enter_context(mock.patch.dict(os.environ, {"TOOLKIT_DATA": str(ws.root / "data")}))
+    recipe = tomllib.loads((run_dir / "recipe.toml").read_text())
+    recipe["dataset"] = {"name": "image_folder", "folder": "/etc", "split_by": "image"}
+    (run_dir / "recipe.toml").write_text(tomli_w.dumps(recipe))
+    return ["embed", str(run_dir), "--dataset", "test", "-o", str(ws.root / "vectors.npy")]
+
+
 TRANSFORM = '{{"channels": 1, "height": {height}, "width": {width}, "mean": 0.3, "std": 0.2}}'
 
 
@@ -725,6 +741,9 @@ CASES: list[Case] = [
     Case("run-recipe-huge-layers", "run folder whose recipe.toml asks for layers of 100,000 units",
          _run_recipe_huge_layers, ("{root}/run/recipe.toml", "bytes of weights", "{root}/run/encoder.pt",
                                    "nothing was built")),
+    Case("run-recipe-reads-elsewhere", "run folder whose recipe.toml sends the dataset to /etc",
+         _run_recipe_reads_elsewhere, ("{root}/run/recipe.toml", "dataset.folder = '/etc'", "{root}/data",
+                                       "nothing there was read", "TOOLKIT_DATA")),
     # Training
     Case("nan-loss", "loss that is NaN on every step",
          _nan_loss, ("not a finite number on 21 steps", "run.max_bad_steps = 20", "Lower the learning rate")),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,7 +16,9 @@ from tests.conftest import copy_run, write_split_images
 from toolkit.api import ToolkitError
 from toolkit.cli.main import main
 from toolkit.model.search import load_saved_gallery, split_source
+from toolkit.recipes.recipe import ComponentSpec
 from toolkit.reporting.results_table import RunRow, format_markdown
+from toolkit.runfolder.data_paths import check_data_paths
 from toolkit.training import checkpoint
 
 
@@ -94,3 +97,20 @@ def test_a_refused_pickle_names_the_global_and_never_suggests_loading_it_unsafel
     message = str(refused.value)
     assert "call io.open" in message and "would run code" in message
     assert "weights_only" not in message and "can still be loaded" not in message
+
+
+@pytest.mark.parametrize("folder, allowed", [("faces", True), ("{data}/faces", True), ("{run}/images", True),
+                                             ("../../elsewhere", False), ("/etc", False)])
+def test_a_run_recipe_reads_data_only_under_the_data_root_the_run_or_the_current_folder(
+        tmp_path, monkeypatch, folder, allowed):
+    monkeypatch.setenv("TOOLKIT_DATA", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path / "data")
+    run_dir = tmp_path / "run"
+    spec = ComponentSpec("dataset", "image_folder", {"folder": folder.format(data=tmp_path / "data", run=run_dir)})
+    recipe = SimpleNamespace(dataset=spec)
+    if allowed:
+        check_data_paths(recipe, run_dir)
+    else:
+        with pytest.raises(ToolkitError, match="outside the data root"):
+            check_data_paths(recipe, run_dir)

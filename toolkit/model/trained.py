@@ -16,6 +16,7 @@ from torch import nn
 from toolkit.training import checkpoint
 
 from toolkit.runfolder import files, rundir
+from toolkit.runfolder.data_paths import check_data_paths
 from toolkit.recipes.build import build_dataset, build_encoder
 from toolkit.imagedata.datasets import Dataset, ImageSet
 from toolkit.errors import ToolkitError
@@ -40,6 +41,7 @@ class TrainedModel:
     def dataset(self) -> Dataset:
         """The run's dataset, built from its recipe the first time it is asked for."""
         if self._dataset is None:
+            check_data_paths(self.recipe, self.run_dir)
             self._dataset = build_dataset(self.recipe, self.registry)
         return self._dataset
 
@@ -113,6 +115,7 @@ def _transform(run_dir: Path, recipe: Recipe, registry: Registry | None) -> Imag
     stored = files.read_transform(run_dir)
     if stored is not None:
         return ImageTransform.from_dict(stored.model_dump(), run_dir / rundir.TRANSFORM_FILE)
+    check_data_paths(recipe, run_dir)
     return ImageTransform.of(build_dataset(recipe, registry).split("train"))
 
 
