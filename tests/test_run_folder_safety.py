@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from tests.error_catalogue import snapshot
 from toolkit.api import ToolkitError
 from toolkit.cli.main import main
-from toolkit.runfolder.claim import aside_path
+from toolkit.runfolder.claim import aside_path, claim_run_dir
 from toolkit.training import checkpoint
 from toolkit.training import runner
 from toolkit.training.runner import run
@@ -97,3 +97,27 @@ def test_a_resume_refused_by_the_components_leaves_the_status_as_it_was(quick_re
     with pytest.raises(ToolkitError, match="does not fit the components"):
         run(quick_recipe, resume=str(finished_run), progress=False)
     assert json.loads((finished_run / "status.json").read_text())["status"] == "finished"
+
+
+def _killed_overwrite(run_dir, *, with_checkpoint: bool) -> None:
+    """What an --overwrite killed by SIGKILL leaves: the old run aside, the new one begun in its place."""
+    run_dir.rename(aside_path(run_dir))
+    run_dir.mkdir()
+    (run_dir / "recipe.toml").write_text("[run]\n")
+    (run_dir / "status.json").write_text('{"status": "running"}\n')
+    if with_checkpoint:
+        (run_dir / "checkpoint.pt").write_bytes(b"new run")
+
+
+def test_an_overwrite_killed_before_its_first_checkpoint_gets_the_old_run_back_next_time(finished_run):
+    before = snapshot(finished_run)
+    _killed_overwrite(finished_run, with_checkpoint=False)
+    with pytest.raises(ToolkitError, match="already holds files"):
+        claim_run_dir(finished_run, overwrite=False, resume=False)
+    assert snapshot(finished_run) == before and not aside_path(finished_run).exists()
+
+
+def test_an_overwrite_killed_after_its_first_checkpoint_keeps_the_new_run(finished_run):
+    _killed_overwrite(finished_run, with_checkpoint=True)
+    claim_run_dir(finished_run, overwrite=False, resume=True).release()
+    assert (finished_run / "checkpoint.pt").read_bytes() == b"new run" and not aside_path(finished_run).exists()

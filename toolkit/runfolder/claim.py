@@ -40,7 +40,11 @@ class RunFolderLock:
 
     def acquire(self) -> "RunFolderLock":
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise ToolkitError(f"Cannot lock the run folder {str(self.path.parent)!r} for this run: "
+                                   f"{exc.strerror or exc}. Make it writable, or choose another folder.") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
