@@ -118,10 +118,9 @@ def _file_stats(module: str) -> list[Any]:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    from toolkit.runfolder.rundir import read_json
+
+    data = read_json(path)
     return data if isinstance(data, dict) and isinstance(data.get("description"), dict) else None
 
 

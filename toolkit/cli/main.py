@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from toolkit.errors import ToolkitError
+from toolkit.evaluation.results import Evaluation
 
 KIND_CHOICES = ["datasets", "encoders", "losses", "samplers", "miners", "evaluators"]
 
@@ -64,13 +65,9 @@ def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str
 def format_metrics(metrics: dict[str, Any]) -> str:
     lines = [f"{metrics['recipe']}: {len(metrics['epochs'])} epochs, training {metrics['train_seconds']:.1f}s, "
              f"total {metrics['wall_seconds']:.1f}s on {metrics['device']}"]
-    for evaluator, values in metrics["evaluation"].items():
-        for key, value in values.items():
-            name = f"{evaluator}.{key}"
-            if isinstance(value, float):
-                lines.append(f"  {name:<32} {value:.4f}")
-            elif isinstance(value, (int, str)):
-                lines.append(f"  {name:<32} {value}")
+    evaluation = Evaluation.from_metrics(metrics)
+    lines += [f"  {name:<32} {value:.4f}" for name, value in evaluation.flat().items()]
+    lines += [f"  {name:<32} {path}" for name, path in evaluation.flat_artifacts().items()]
     return "\n".join(lines)
 
 
