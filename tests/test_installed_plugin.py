@@ -109,7 +109,7 @@ def _toolkit(*args: str, env=None) -> subprocess.CompletedProcess:
 def test_installed_plugin_is_listed_with_its_version_and_components(installed_plugin):
     result = _toolkit("plugins", "--json")
     assert result.returncode == 0, result.stderr
-    plugin = next(p for p in json.loads(result.stdout) if p["distribution"] == "toolkit-stripes")
+    plugin = next(p for p in json.loads(result.stdout)["plugins"] if p["distribution"] == "toolkit-stripes")
     assert plugin["version"] == "0.3.0"
     assert plugin["components"] == {"datasets": ["stripes"], "losses": ["squared_gap"]}
 

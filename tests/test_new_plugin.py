@@ -24,7 +24,7 @@ def test_a_new_plugin_installs_and_lists_one_stub_of_each_kind_and_its_tests_pas
     result = _pip("install", "--no-deps", "--no-build-isolation", "--no-index", "-q", str(skeleton))
     assert result.returncode == 0, result.stderr
     listed = _toolkit("plugins", "--json")
-    plugin = next(p for p in json.loads(listed.stdout) if p["distribution"] == "toolkit-cats")
+    plugin = next(p for p in json.loads(listed.stdout)["plugins"] if p["distribution"] == "toolkit-cats")
     assert plugin["error"] is None
     assert plugin["components"] == {"datasets": ["cats_dataset"], "encoders": ["cats_encoder"], "losses": ["cats_loss"],
                                     "samplers": ["cats_sampler"], "miners": ["cats_miner"], "evaluators": ["cats_evaluator"]}
