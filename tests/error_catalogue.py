@@ -332,34 +332,28 @@ def _plugin_wrong_kind(ws: Workspace) -> list[str]:
         "in_features = 64\nhidden = [32]\nembedding_dim = 8\n", "")))
 
 
-def _plugin_misspelt_hook(ws: Workspace) -> list[str]:
-    ws.plugin("typo", '''
+def _fancy_loss_plugin(ws: Workspace, distribution: str, *, hook: str = "register_losses", header: str = "") -> list[str]:
+    """A plugin registering the loss ``fancy`` through ``hook``, its module starting with ``header``."""
+    ws.plugin(distribution, f'''
         from toolkit.api import hookimpl
+        {header}
 
         def fancy_loss():
-            """Never registered."""
+            """Never built."""
 
         @hookimpl
-        def register_loss(register):
+        def {hook}(register):
             register("fancy", fancy_loss)
     ''')
     return ws.run('loss.name="fancy"')
+
+
+def _plugin_misspelt_hook(ws: Workspace) -> list[str]:
+    return _fancy_loss_plugin(ws, "typo", hook="register_loss")
 
 
 def _plugin_api_range(ws: Workspace) -> list[str]:
-    ws.plugin("futuristic", '''
-        from toolkit.api import hookimpl
-
-        TOOLKIT_API = ">=2.0,<3"
-
-        def fancy_loss():
-            """Written for another API."""
-
-        @hookimpl
-        def register_losses(register):
-            register("fancy", fancy_loss)
-    ''')
-    return ws.run('loss.name="fancy"')
+    return _fancy_loss_plugin(ws, "futuristic", header='TOOLKIT_API = ">=2.0,<3"')
 
 
 def _plugin_constructor_bug(ws: Workspace) -> list[str]:

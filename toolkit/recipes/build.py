@@ -41,8 +41,8 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
     dataset = build_dataset(recipe, registry)
 
     sampler = _build(registry, "samplers", recipe.sampler, where)
-    if not callable(getattr(sampler, "epoch", None)) or getattr(sampler, "kind", None) not in ("pairs", "triplets", "labels"):
-        raise _wrong_kind(registry, "samplers", recipe.sampler, sampler, "a sampler with .kind and .epoch()")
+    if not isinstance(sampler, Sampler) or sampler.kind not in ("pairs", "triplets", "labels"):
+        raise _wrong_kind(registry, "samplers", recipe.sampler, sampler, "a toolkit.api.Sampler (kind, batch_size, epoch())")
 
     encoder = build_encoder(recipe, registry)
 
