@@ -155,3 +155,34 @@ def test_each_evaluators_artifacts_are_filed_under_its_name_beside_its_numbers(t
                                     "artifacts": {"pictures": {"scatter": "scatter.png"},
                                                   "other": {"scatter": "scatter.png"}}}
     assert context.artifacts == {}
+
+
+NAMES_A_FILE = '''
+from toolkit.api import Evaluator, hookimpl
+
+
+class Pictures(Evaluator):
+    """Returns a file name among its metrics."""
+
+    def evaluate(self, context):
+        return {"plot": "scatter.png"}
+
+
+@hookimpl
+def register_evaluators(register):
+    register("pictures", Pictures)
+'''
+
+
+def test_toolkit_run_stops_with_one_paragraph_when_an_evaluator_returns_a_file_name(tmp_path, write_recipe):
+    from click.testing import CliRunner
+
+    from toolkit.cli.main import main
+
+    write_distribution(tmp_path / "site", "pictures-eval", NAMES_A_FILE)
+    recipe = write_recipe(_with_evaluator("pictures"))
+    with installed(tmp_path / "site"):
+        result = CliRunner().invoke(main, ["run", str(recipe), "-q", "-o", str(tmp_path / "run"), "--set", "run.epochs=1"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "The evaluator 'pictures' (pictures_eval.Pictures" in result.output
+    assert "'plot' = 'scatter.png'" in result.output
