@@ -65,9 +65,3 @@ def test_the_example_plugins_own_tests_pass(installed_example):
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
 
-
-def test_the_example_and_its_tests_import_nothing_of_toolkit_but_toolkit_api():
-    imported = set()
-    for path in [*EXAMPLE.rglob("*.py")]:
-        imported |= set(re.findall(r"^\s*(?:from|import) (toolkit(?:\.\S+)?)\b(?!_)", path.read_text(), re.MULTILINE))
-    assert imported == {"toolkit.api"}
