@@ -186,3 +186,28 @@ def test_toolkit_run_stops_with_one_paragraph_when_an_evaluator_returns_a_file_n
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "The evaluator 'pictures' (pictures_eval.Pictures" in result.output
     assert "'plot' = 'scatter.png'" in result.output
+
+
+NOT_A_MINER = '''
+from toolkit.api import hookimpl
+
+
+def lazy_miner():
+    """Forgets to build the miner."""
+    return {"pairs": []}
+
+
+@hookimpl
+def register_miners(register):
+    register("lazy", lazy_miner)
+'''
+
+
+def test_a_miner_factory_returning_something_uncallable_is_its_plugins_bug(tmp_path, write_recipe):
+    from tests.conftest import QUICK_RECIPE
+
+    write_distribution(tmp_path / "site", "lazy-miner", NOT_A_MINER)
+    text = QUICK_RECIPE.replace('name = "contrastive"\nmargin = 1.0', 'name = "pml.ContrastiveLoss"\n\n[miner]\nname = "lazy"')
+    with installed(tmp_path / "site"), pytest.raises(ToolkitError) as error:
+        build_components(load_recipe(write_recipe(text)))
+    assert "plugin 'lazy-miner.plugin' returned dict, not a toolkit.api.Miner" in str(error.value)
