@@ -124,7 +124,7 @@ def check_hooks(manager: pluggy.PluginManager, plugin_name: str, module: object)
     problems = [f"{name} is not a toolkit hook.{did_you_mean(name, hook_names, cutoff=0.8)}" for name in unknown]
     marked = {caller.name for caller in callers}
     problems += [f"{name} is not marked with @hookimpl (from toolkit.api import hookimpl), so it would never be called."
-                 for name in hook_names if callable(vars(module).get(name)) and name not in marked]
+                 for name in hook_names if callable(getattr(module, name, None)) and name not in marked]
     if problems:
         raise PluginProblem(f"plugin {plugin_name!r} ({getattr(module, '__file__', module)}): {' '.join(problems)} "
                             f"The hooks are {', '.join(hook_names)}.")
@@ -137,7 +137,7 @@ def check_api_range(plugin_name: str, module: object) -> str | None:
 
     from toolkit.api import API_VERSION
 
-    declared = vars(module).get(API_RANGE_ATTRIBUTE)
+    declared = getattr(module, API_RANGE_ATTRIBUTE, None)
     if declared is None:
         return None
     try:
