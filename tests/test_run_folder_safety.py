@@ -121,3 +121,14 @@ def test_an_overwrite_killed_after_its_first_checkpoint_keeps_the_new_run(finish
     _killed_overwrite(finished_run, with_checkpoint=True)
     claim_run_dir(finished_run, overwrite=False, resume=True).release()
     assert (finished_run / "checkpoint.pt").read_bytes() == b"new run" and not aside_path(finished_run).exists()
+
+
+def test_overwrite_counts_the_files_an_evaluator_recorded_as_its_own(quick_recipe, finished_run):
+    metrics = json.loads((finished_run / "metrics.json").read_text())
+    metrics["artifacts"] = {"custom": {"figure": "figure.svg"}}
+    (finished_run / "metrics.json").write_text(json.dumps(metrics))
+    (finished_run / "figure.svg").write_text("<svg/>")
+    result = CliRunner().invoke(main, ["run", str(quick_recipe), "-o", str(finished_run), "--overwrite", "-q",
+                                       "--set", "run.epochs=1"])
+    assert result.exit_code == 0, result.output
+    assert not (finished_run / "figure.svg").exists()

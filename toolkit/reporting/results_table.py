@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import ToolkitError
+from toolkit.evaluation.results import Evaluation
 from toolkit.runfolder import files
 from toolkit.runfolder.rundir import METRICS_FILE, RECIPE_FILE
 
@@ -35,6 +36,7 @@ class RunRow:
     wall_seconds: float
     device: str
     metrics: dict[str, float]
+    artifacts: dict[str, str] = field(default_factory=dict)
     command: str = ""
     reference: str = ""
     notes: list[str] = field(default_factory=list)
@@ -63,10 +65,9 @@ def read_run(folder: Path, recipes_dir: Path | None = None, references: dict[str
     if metrics is None or metrics.train_seconds is None or metrics.wall_seconds is None:
         raise ToolkitError(f"{folder / METRICS_FILE} is not the metrics file of a finished run (no training times in "
                            "it). Give the folders of runs that `toolkit run` finished.")
-    values = {f"{evaluator}.{key}": float(value) for evaluator, results in metrics.evaluation.items()
-              for key, value in results.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    evaluation = Evaluation.from_metrics(metrics.model_dump())
     row = RunRow(folder, metrics.recipe, len(metrics.epochs), metrics.train_seconds, metrics.wall_seconds,
-                 metrics.device or "", values)
+                 metrics.device or "", evaluation.flat(), artifacts=evaluation.flat_artifacts())
     row.command = reproduce_command(folder, row.recipe, recipes_dir)
     row.reference = (references or {}).get(row.recipe, "")
     return row

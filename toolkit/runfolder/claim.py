@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 from toolkit.errors import ToolkitError
+from toolkit.evaluation.results import Evaluation
 from toolkit.runfolder import rundir
 
 LOCK_FILE = ".lock"
@@ -102,8 +103,10 @@ def _same_file(fd: int, path: Path) -> bool:
 
 def foreign_entries(folder: Path) -> list[str]:
     """What in ``folder`` a run did not write (a run writes known names, figures and results, tensorboard logs)."""
-    foreign = []
+    foreign, artifacts = [], _artifact_names(folder)
     for entry in sorted(folder.iterdir()):
+        if entry.name in artifacts and not entry.is_symlink():
+            continue
         if entry.is_symlink():
             foreign.append(entry.name)
         elif entry.is_dir():
@@ -112,6 +115,12 @@ def foreign_entries(folder: Path) -> list[str]:
         elif entry.name not in RUN_FILES and not entry.name.endswith(RUN_FILE_SUFFIXES):
             foreign.append(entry.name)
     return foreign
+
+
+def _artifact_names(folder: Path) -> set[str]:
+    """The files and folders the run's evaluators recorded as theirs in ``metrics.json``."""
+    paths = Evaluation.from_metrics(rundir.read_json(folder / rundir.METRICS_FILE)).flat_artifacts().values()
+    return {Path(p).parts[0] for p in paths if not Path(p).is_absolute() and ".." not in Path(p).parts}
 
 
 def aside_path(path: Path) -> Path:
