@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.api import EvalContext, scatter_by_class, write_atomic
-
-
-def to_2d(embeddings: np.ndarray) -> np.ndarray:
-    """The embeddings when they are 2-D; else their first two principal components (fast enough for every epoch)."""
-    if embeddings.shape[1] == 2:
-        return embeddings
-    if embeddings.shape[1] == 1:
-        return np.hstack([embeddings, np.zeros_like(embeddings)])
-    centred = embeddings - embeddings.mean(axis=0)
-    _, _, components = np.linalg.svd(centred, full_matrices=False)
-    return centred @ components[:2].T
+from toolkit.api import EvalContext, project_2d, scatter_by_class, write_atomic
 
 
 class EmbeddingEpochsEvaluator:
@@ -44,7 +33,7 @@ class EmbeddingEpochsEvaluator:
     def on_epoch_end(self, context: EvalContext, epoch: int) -> None:
         embeddings, labels = context.embed(self.split)
         keep = np.random.default_rng(context.seed).permutation(len(labels))[: self.max_points]
-        points = to_2d(embeddings.numpy()[keep])
+        points = project_2d(embeddings.numpy()[keep])  # PCA: fast enough for every epoch
         names = context.dataset.split(self.split).class_names
         title = f"epoch {epoch}: {embeddings.shape[1]}-D features, {self.split} split ({len(keep)} points)"
         scatter_by_class(points, labels.numpy()[keep], context.out_dir / self.folder / f"epoch_{epoch:03d}.png", title, names)

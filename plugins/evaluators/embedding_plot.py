@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.api import EvalContext, scatter_by_class
-
-
-def project_2d(embeddings: np.ndarray, seed: int) -> np.ndarray:
-    """The embeddings themselves when they are 2-D, else a t-SNE projection."""
-    if embeddings.shape[1] <= 2:
-        return embeddings if embeddings.shape[1] == 2 else np.hstack([embeddings, np.zeros_like(embeddings)])
-    from sklearn.manifold import TSNE
-
-    perplexity = min(30.0, max(2.0, (len(embeddings) - 1) / 3))
-    return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(embeddings)
+from toolkit.api import EvalContext, project_2d, scatter_by_class
 
 
 class EmbeddingPlot:
@@ -37,7 +27,7 @@ class EmbeddingPlot:
         embeddings, labels = context.embed(self.split)
         rng = np.random.default_rng(context.seed)
         keep = rng.permutation(len(labels))[: self.max_points]
-        points = project_2d(embeddings.numpy()[keep], context.seed)
+        points = project_2d(embeddings.numpy()[keep], method="tsne", seed=context.seed)
         names = context.dataset.split(self.split).class_names
         method = "t-SNE of" if embeddings.shape[1] > 2 else ""
         title = f"{method} {embeddings.shape[1]}-D embeddings, {self.split} split ({len(keep)} points)".strip()

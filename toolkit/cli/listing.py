@@ -24,14 +24,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.components import hookspecs
+from toolkit.components.kinds import KINDS
 from toolkit.components.loading import ALLOWLIST_VARIABLE, ENTRY_POINT_GROUP
 
 if TYPE_CHECKING:
     from toolkit.components.registry import Registry
 
 CACHE_VARIABLE = "TOOLKIT_CACHE_DIR"
-KINDS: tuple[str, ...] = tuple(hookspecs.HOOKS)
 
 
 def installed() -> dict[str, Any]:

@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 import pydantic
 
+from toolkit.errors import did_you_mean
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -125,12 +127,9 @@ def _key(loc: tuple[Any, ...]) -> str:
 
 
 def _describe(key: str, errors: list[Any], params: dict[str, Parameter]) -> ParameterProblem:
-    import difflib
-
     kind = errors[0]["type"]
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(key, list(params), n=3, cutoff=0.5)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(key, params)
         return ParameterProblem(key, f"unknown parameter.{hint} Known parameters: {', '.join(params) or 'none'}.")
     if kind == "missing":
         return ParameterProblem(key, "this parameter is required and has no default.")

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from toolkit.components import hookspecs
-from toolkit.errors import ToolkitError
+from toolkit.components.kinds import KINDS, SINGULAR
+from toolkit.errors import ToolkitError, did_you_mean
 from toolkit.components.params import Parameter, parameters
 from toolkit.components.loading import LoadedPlugins, load_plugins
 
-KINDS: tuple[str, ...] = tuple(hookspecs.HOOKS)
-SINGULAR = {"datasets": "dataset", "encoders": "encoder", "losses": "loss", "samplers": "sampler",
-            "miners": "miner", "evaluators": "evaluator"}
 
 
 @dataclass(frozen=True)
@@ -85,8 +82,7 @@ class Registry:
         except KeyError:
             pass
         known = self.names(kind)
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(name, known)
         prefix = f"{where}: " if where else ""
         failed = "".join(f" Plugin {p.name!r} failed to load ({p.error}), so anything it registers is missing."
                          for p in self.loaded.failures)

@@ -15,13 +15,18 @@ from toolkit.training.distributed import World, gather_rows, row_range, share_bu
 
 
 @torch.inference_mode()
-def embed_images(encoder: nn.Module, images: ImageSet, device: torch.device, batch_size: int = 1024) -> torch.Tensor:
-    """Embeddings of every image of a split, on the CPU, computed in batches in eval mode."""
+def embed_images(encoder: nn.Module, images: ImageSet, device: torch.device, batch_size: int = 1024, *,
+                 progress: bool = False) -> torch.Tensor:
+    """Embeddings ``(N, D)`` of every image of a split, on the CPU, computed in batches in eval mode (with a
+    progress bar when asked)."""
+    from tqdm import tqdm
+
     keep_freed_memory()
     was_training = encoder.training
     encoder.eval()
     chunks = []
-    for start in range(0, len(images), batch_size):
+    starts = range(0, len(images), batch_size)
+    for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress or len(starts) < 2, leave=False):
         index = torch.arange(start, min(start + batch_size, len(images)), device=images.images.device)
         chunks.append(encoder(images.batch(index).to(device)).float().cpu())
     encoder.train(was_training)
