@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from pydantic import Field
 
 from toolkit.api import EvalContext, project_2d, scatter_by_class, write_atomic
 
@@ -21,12 +24,9 @@ class EmbeddingEpochsEvaluator:
         frame_seconds: how long each frame is shown in the animation.
     """
 
-    def __init__(self, *, split: str = "test", max_points: int = 2000, folder: str = "embedding_epochs",
-                 gif: str = "embedding_epochs.gif", frame_seconds: float = 0.6):
-        if max_points < 10:
-            raise ValueError(f"max_points must be at least 10, got {max_points}")
-        if frame_seconds <= 0:
-            raise ValueError(f"frame_seconds must be greater than 0, got {frame_seconds}")
+    def __init__(self, *, split: str = "test", max_points: Annotated[int, Field(ge=10)] = 2000,
+                 folder: str = "embedding_epochs", gif: str = "embedding_epochs.gif",
+                 frame_seconds: Annotated[float, Field(gt=0)] = 0.6):
         self.split, self.max_points, self.folder, self.gif, self.frame_seconds = split, max_points, folder, gif, frame_seconds
         self.splits = [split]
 

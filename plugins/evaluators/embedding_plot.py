@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from pydantic import Field
 
 from toolkit.api import EvalContext, project_2d, scatter_by_class
 
@@ -16,9 +19,8 @@ class EmbeddingPlot:
         filename: file name in the run folder (default ``embeddings_<split>.png``).
     """
 
-    def __init__(self, *, split: str = "test", max_points: int = 2000, filename: str | None = None):
-        if max_points < 10:
-            raise ValueError(f"max_points must be at least 10, got {max_points}")
+    def __init__(self, *, split: str = "test", max_points: Annotated[int, Field(ge=10)] = 2000,
+                 filename: str | None = None):
         self.split, self.max_points = split, max_points
         self.splits = [split]
         self.filename = filename or f"embeddings_{split}.png"

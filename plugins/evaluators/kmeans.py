@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
 
@@ -54,12 +55,9 @@ class KMeansEvaluator:
         restarts: initialisations; the one with the lowest inertia is kept.
     """
 
-    def __init__(self, *, split: str = "test", clusters: int | None = None, backend: Literal["faiss", "sklearn"] = "faiss",
-                 iterations: int = 50, restarts: int = 10):
-        if clusters is not None and clusters < 2:
-            raise ValueError(f"clusters must be at least 2, got {clusters}")
-        if iterations < 1 or restarts < 1:
-            raise ValueError(f"iterations and restarts must be at least 1, got {iterations} and {restarts}")
+    def __init__(self, *, split: str = "test", clusters: Annotated[int, Field(ge=2)] | None = None,
+                 backend: Literal["faiss", "sklearn"] = "faiss", iterations: Annotated[int, Field(ge=1)] = 50,
+                 restarts: Annotated[int, Field(ge=1)] = 10):
         self.split, self.clusters, self.backend = split, clusters, backend
         self.iterations, self.restarts = iterations, restarts
         self.splits = [split]
