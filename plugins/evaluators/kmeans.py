@@ -17,14 +17,21 @@ def cluster(embeddings: np.ndarray, clusters: int, *, seed: int, backend: str = 
     """Cluster id of every row, from k-means with ``restarts`` initialisations (the best inertia wins)."""
     x = np.ascontiguousarray(embeddings, dtype=np.float32)
     if backend == "faiss":
-        import faiss
-
-        kmeans = faiss.Kmeans(x.shape[1], clusters, niter=iterations, nredo=restarts, seed=seed, verbose=False)
-        kmeans.train(x)
-        return kmeans.index.search(x, 1)[1].ravel()
+        return faiss_kmeans(x, clusters, seed=seed, iterations=iterations, restarts=restarts).index.search(x, 1)[1].ravel()
     from sklearn.cluster import KMeans
 
     return KMeans(clusters, n_init=restarts, max_iter=iterations, random_state=seed).fit_predict(x)
+
+
+def faiss_kmeans(x: np.ndarray, clusters: int, *, seed: int, iterations: int, restarts: int):
+    """faiss k-means trained on every row of ``x`` (float32, C-contiguous)."""
+    import faiss
+
+    # every point trains the centroids: faiss would otherwise sample 256 per centroid, which widens the seed spread
+    kmeans = faiss.Kmeans(x.shape[1], clusters, niter=iterations, nredo=restarts, seed=seed, verbose=False,
+                          max_points_per_centroid=max(len(x), 1))
+    kmeans.train(x)
+    return kmeans
 
 
 def clustering_scores(labels: np.ndarray, assigned: np.ndarray) -> dict[str, float]:

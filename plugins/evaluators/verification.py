@@ -87,7 +87,7 @@ class VerificationEvaluator:
             )
         distances = torch.linalg.vector_norm(embeddings[i] - embeddings[j], dim=1).numpy()
         metrics: dict[str, object] = verification_scores(distances, same)
-        if self.examples:
+        if self.examples and context.dataset.split(self.split).is_image:
             self._picture(context, i, j, same, distances, generator)
             metrics["picture"] = self.filename
         return metrics

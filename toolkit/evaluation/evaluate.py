@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,17 @@ def embed_across_ranks(dataset: Dataset, encoder: nn.Module, device: torch.devic
 
 
 def run_evaluators(evaluators: list[tuple[str, Evaluator]], context: EvalContext) -> dict[str, dict[str, Any]]:
-    """Each evaluator's metrics under its name (``knn``, ``kmeans``, ...); a repeated name gets ``_2``."""
-    results: dict[str, dict[str, Any]] = {}
-    for name, evaluator in evaluators:
-        key = name if name not in results else f"{name}_{len(results) + 1}"
-        results[key] = evaluator.evaluate(context)
-    return results
+    """Each evaluator's metrics under its key from :func:`evaluator_keys` (``knn``, ``kmeans``, ``knn_2``, ...)."""
+    keys = evaluator_keys([name for name, _ in evaluators])
+    return {key: evaluator.evaluate(context) for key, (_, evaluator) in zip(keys, evaluators)}
+
+
+def evaluator_keys(names: list[str]) -> list[str]:
+    """The key of each evaluator's metrics: its name, and ``name_n`` for the n-th use of a name, counted per name so
+    that adding one evaluator to a recipe never renames another's metrics."""
+    seen: Counter[str] = Counter()
+    keys = []
+    for name in names:
+        seen[name] += 1
+        keys.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return keys

@@ -39,7 +39,7 @@ def write_figures(context: EvalContext, run_dir: Path, title: str, *, query_spli
     names = context.dataset.split(gallery_split).class_names
     leave_out = int(gallery_split == query_split)
     k = min(NEIGHBOURS_IN_GRID, len(gallery) - leave_out)
-    if len(queries) and k > 0:
+    if len(queries) and k > 0 and context.dataset.split(query_split).is_image:
         chosen = np.random.default_rng(context.seed).permutation(len(queries))[:QUERIES_IN_GRID]
         index = faiss.IndexFlatL2(gallery.shape[1])
         index.add(np.ascontiguousarray(gallery.numpy(), dtype=np.float32))

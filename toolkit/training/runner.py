@@ -229,7 +229,7 @@ def _announce_precision(choice: str, device: torch.device) -> str:
     precision = training_precision(choice, device)
     if choice == "auto":
         log.info('run.precision = "auto": training in %s on %s', precision, device)
-    elif precision == "bfloat16" and device.type == "cpu" and not cpu_has_bfloat16():
+    elif precision == "bfloat16" and device.type == "cpu" and cpu_has_bfloat16() is False:
         log.warning('run.precision = "bfloat16" on a CPU without bfloat16 instructions (AVX-512 BF16 or AMX): '
                     'training is likely slower than with "float32" (or "auto")')
     return precision
@@ -310,15 +310,16 @@ def has_native_bfloat16(device: torch.device) -> bool:
     """Whether ``device`` computes bfloat16 natively: a CPU with AVX-512 BF16 or AMX, a GPU that supports it."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and cpu_has_bfloat16()
+    return device.type == "cpu" and cpu_has_bfloat16() is True
 
 
-def cpu_has_bfloat16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX), as oneDNN sees it."""
+def cpu_has_bfloat16() -> bool | None:
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX), as oneDNN sees it; None when torch
+    cannot tell."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
-        return True  # cannot tell: say nothing
+        return None
 
 
 def use_threads(count: int) -> None:
