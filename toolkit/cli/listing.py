@@ -1,6 +1,6 @@
 """What ``toolkit list`` and ``toolkit plugins`` show, kept in a cache file so that showing it imports no plugin.
 
-Building the registry imports every plugin, and the built-in ones import torch (about 2 s). What it yields for
+Building the registry imports every plugin, and the built-in ones import torch, which is slow. What it yields for
 these two commands (each plugin's version and hooks, each component's summary and parameters) changes only when
 the installed distributions or the plugins' files change. So the description is written to
 ``<cache folder>/components-<environment>.json`` together with a fingerprint of exactly those things: the

@@ -48,7 +48,7 @@ class RunSettings(pydantic.BaseModel):
     precision: Literal["float32", "bfloat16", "auto"] = "float32"
     """``bfloat16``: the encoder's training passes run under bfloat16 autocast (``torch.autocast``); weights, optimizer
     state, the loss and evaluation stay float32. On CPUs with AMX or AVX-512 BF16 (``lscpu`` flags ``amx_bf16``,
-    ``avx512_bf16``) and on recent GPUs convolutions run about twice as fast (the built-in CNNs' BatchNorm and
+    ``avx512_bf16``) and on recent GPUs convolutions run faster (the built-in CNNs' BatchNorm and
     max-pooling keep bfloat16 inputs fast too); on other CPUs it is slower, and the run says so in its log. Results
     differ from float32 training by more than rounding: compare the metrics before relying on it. ``auto``: bfloat16
     where the run's device computes it natively, float32 elsewhere; the log and ``metrics.json`` say which ran."""
