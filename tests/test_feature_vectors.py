@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import types
 
 from tests.conftest import QUICK_RECIPE
-from toolkit.api import Dataset, ImageSet, hookimpl
-from toolkit.components.loading import load_plugins
-from toolkit.components.registry import Registry
+from tests.fake_plugins import registry_with
+from toolkit.api import Dataset, ImageSet
 from toolkit.training.runner import run
 from toolkit_plugins.datasets.digits import digits
 
@@ -24,19 +22,6 @@ def digit_features() -> Dataset:
     return Dataset("digit_features", {split: features(split) for split in pictures.split_names})
 
 
-def _registry() -> Registry:
-    loaded = load_plugins()
-    module = types.ModuleType("feature_plugin")
-
-    @hookimpl
-    def register_datasets(register):
-        register("digit_features", digit_features)
-
-    module.register_datasets = register_datasets
-    loaded.manager.register(module, name="feature_plugin")
-    return Registry(loaded)
-
-
 def test_feature_vectors_are_not_images():
     assert not digit_features().split("test").is_image
     assert digits().split("test").is_image
@@ -46,7 +31,7 @@ def test_a_run_on_feature_vectors_writes_its_metrics_and_leaves_out_the_picture_
     recipe = write_recipe(QUICK_RECIPE.replace('name = "digits"', 'name = "digit_features"')
                           + '\n[[evaluators]]\nname = "knn"\n\n[[evaluators]]\nname = "verification"\n')
     result = run(recipe, overrides=("run.epochs=1",), output=str(tmp_path / "out"), progress=False,
-                 registry=_registry())
+                 registry=registry_with("feature_plugin", "datasets", {"digit_features": digit_features}))
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
     assert 0.0 <= metrics["evaluation"]["knn"]["precision_at_1"] <= 1.0
     assert not (result.run_dir / "retrieval_grid.png").exists()
