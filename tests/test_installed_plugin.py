@@ -106,6 +106,7 @@ def _toolkit(*args: str, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, env=env)
 
 
+@pytest.mark.slow
 def test_installed_plugin_is_listed_with_its_version_and_components(installed_plugin):
     result = _toolkit("plugins", "--json")
     assert result.returncode == 0, result.stderr
@@ -114,6 +115,7 @@ def test_installed_plugin_is_listed_with_its_version_and_components(installed_pl
     assert plugin["components"] == {"datasets": ["stripes"], "losses": ["squared_gap"]}
 
 
+@pytest.mark.slow
 def test_a_recipe_can_use_the_installed_plugins_dataset_and_loss(installed_plugin, tmp_path):
     recipe = tmp_path / "stripes.toml"
     recipe.write_text(RECIPE)
@@ -122,6 +124,7 @@ def test_a_recipe_can_use_the_installed_plugins_dataset_and_loss(installed_plugi
     assert "knn.precision_at_1" in result.stdout
 
 
+@pytest.mark.slow
 def test_allowlist_can_leave_the_installed_plugin_out(installed_plugin, monkeypatch):
     import os
 

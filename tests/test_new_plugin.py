@@ -20,6 +20,7 @@ def skeleton(tmp_path):
     _pip("uninstall", "-y", "-q", "toolkit-cats")
 
 
+@pytest.mark.slow
 def test_a_new_plugin_installs_and_lists_one_stub_of_each_kind_and_its_tests_pass(skeleton):
     result = _pip("install", "--no-deps", "--no-build-isolation", "--no-index", "-q", str(skeleton))
     assert result.returncode == 0, result.stderr

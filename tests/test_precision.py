@@ -53,6 +53,7 @@ def test_the_encoder_runs_in_the_chosen_precision_and_the_loss_gets_float32(prec
     assert encoder.linear.weight.dtype == torch.float32 and encoder.linear.weight.grad.dtype == torch.float32
 
 
+@pytest.mark.slow
 def test_a_bfloat16_run_trains_a_cnn_about_as_well_as_float32(quick_recipe, tmp_path):
     cnn = ('encoder={name="small_cnn", image_size=8, embedding_dim=8}', "run.epochs=1")
     usual = run(quick_recipe, overrides=cnn, output=str(tmp_path / "usual"), progress=False).metrics
