@@ -7,10 +7,10 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from toolkit.api import EvalContext, project_2d, scatter_by_class, write_atomic
+from toolkit.api import EvalContext, Evaluator, project_2d, scatter_by_class, write_atomic
 
 
-class EmbeddingEpochsEvaluator:
+class EmbeddingEpochsEvaluator(Evaluator):
     """A scatter of the features after every epoch (``<folder>/epoch_NNN.png``), and an animated GIF at the end.
 
     Every frame shows the same sample of the split, one colour per class (principal components above two
@@ -38,9 +38,10 @@ class EmbeddingEpochsEvaluator:
         title = f"epoch {epoch}: {embeddings.shape[1]}-D features, {self.split} split ({len(keep)} points)"
         scatter_by_class(points, labels.numpy()[keep], context.out_dir / self.folder / f"epoch_{epoch:03d}.png", title, names)
 
-    def evaluate(self, context: EvalContext) -> dict[str, object]:
+    def evaluate(self, context: EvalContext) -> dict[str, float]:
         frames = sorted((context.out_dir / self.folder).glob("epoch_*.png"))
-        metrics: dict[str, object] = {"frames": len(frames), "folder": self.folder}
+        if frames:
+            context.add_artifact("frames", self.folder)
         if self.gif and frames:
             from PIL import Image
 
@@ -48,5 +49,5 @@ class EmbeddingEpochsEvaluator:
             duration = int(self.frame_seconds * 1000)
             write_atomic(context.out_dir / self.gif, lambda tmp: images[0].save(
                 tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0))
-            metrics["gif"] = self.gif
-        return metrics
+            context.add_artifact("gif", self.gif)
+        return {"frames": len(frames)}

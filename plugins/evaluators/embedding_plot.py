@@ -7,10 +7,10 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from toolkit.api import EvalContext, project_2d, scatter_by_class
+from toolkit.api import EvalContext, Evaluator, project_2d, scatter_by_class
 
 
-class EmbeddingPlot:
+class EmbeddingPlot(Evaluator):
     """Saves ``embeddings_<split>.png``: the split's embeddings in 2-D (t-SNE above two dimensions).
 
     Args:
@@ -25,7 +25,7 @@ class EmbeddingPlot:
         self.splits = [split]
         self.filename = filename or f"embeddings_{split}.png"
 
-    def evaluate(self, context: EvalContext) -> dict[str, object]:
+    def evaluate(self, context: EvalContext) -> dict[str, float]:
         embeddings, labels = context.embed(self.split)
         rng = np.random.default_rng(context.seed)
         keep = rng.permutation(len(labels))[: self.max_points]
@@ -34,4 +34,5 @@ class EmbeddingPlot:
         method = "t-SNE of" if embeddings.shape[1] > 2 else ""
         title = f"{method} {embeddings.shape[1]}-D embeddings, {self.split} split ({len(keep)} points)".strip()
         scatter_by_class(points, labels.numpy()[keep], context.out_dir / self.filename, title, names)
-        return {"plot": self.filename}
+        context.add_artifact("plot", self.filename)
+        return {}

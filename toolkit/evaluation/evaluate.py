@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from toolkit.training.allocator import keep_freed_memory
 from toolkit.components.contracts import EvalContext, Evaluator
+from toolkit.evaluation.results import Evaluation, checked_metrics
 from toolkit.imagedata.datasets import Dataset, ImageSet
 from toolkit.training.distributed import World, gather_rows, row_range, share_buffers
 
@@ -71,10 +72,20 @@ def embed_across_ranks(dataset: Dataset, encoder: nn.Module, device: torch.devic
     return embedded
 
 
-def run_evaluators(evaluators: list[tuple[str, Evaluator]], context: EvalContext) -> dict[str, dict[str, Any]]:
-    """Each evaluator's metrics under its key from :func:`evaluator_keys` (``knn``, ``kmeans``, ``knn_2``, ...)."""
-    keys = evaluator_keys([name for name, _ in evaluators])
-    return {key: evaluator.evaluate(context) for key, (_, evaluator) in zip(keys, evaluators)}
+def run_evaluators(evaluators: list[tuple[str, Evaluator]], context: EvalContext) -> Evaluation:
+    """Each evaluator's metrics and artifacts under its key from :func:`evaluator_keys` (``knn``, ``kmeans``,
+    ``knn_2``, ...).
+
+    Each evaluator gets its own view of ``context`` (the embeddings cache is shared), so the files it announces are
+    filed under its name. A metric that is not a number stops the run with an error naming the evaluator's plugin.
+    """
+    results = Evaluation()
+    for key, (_, evaluator) in zip(evaluator_keys([name for name, _ in evaluators]), evaluators):
+        own = dataclasses.replace(context, artifacts={})
+        results.metrics[key] = checked_metrics(key, evaluator, evaluator.evaluate(own))
+        if own.artifacts:
+            results.artifacts[key] = own.artifacts
+    return results
 
 
 def evaluator_keys(names: list[str]) -> list[str]:

@@ -213,11 +213,11 @@ def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, An
         "wall_seconds": round(time.perf_counter() - started, 2),
         "device": str(setup.device),
         "precision": precision,
-        "evaluation": evaluation,
+        **evaluation.as_dict(),
     }
     _write_results(run_dir, recipe.stem, components.encoder, history, metrics)
     if board:
-        board.metrics(evaluation, history[-1].epoch if history else 0)
+        board.metrics(evaluation.flat(), history[-1].epoch if history else 0)
     _write_status(run_dir, "finished", recipe.stem)
     write_report(run_dir)
     log.info("run folder: %s", run_dir)
@@ -272,7 +272,7 @@ def _write_results(run_dir: Path, title: str, encoder: nn.Module, history: list[
 def _train_state(recipe: Recipe, components: Components) -> TrainState:
     where = str(recipe.path)
     loss = components.loss
-    with_model = list(loss.model_parameters()) if hasattr(loss, "model_parameters") else []
+    with_model = list(loss.model_parameters())
     ids = {id(p) for p in with_model}
     own = [p for p in loss.parameters() if id(p) not in ids]
     main_params = list(components.encoder.parameters()) + with_model
