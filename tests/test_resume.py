@@ -138,6 +138,7 @@ def _same_results(a: dict, b: dict) -> None:
     assert a["evaluation"] == b["evaluation"]
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_epoch_resumes_to_the_same_metrics(setup):
     root, site, recipe, baseline = setup
     out = root / "killed"
@@ -152,6 +153,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_metrics(setup):
     assert json.loads((out / "status.json").read_text())["status"] == "finished"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_saves_the_step_reached_says_how_to_resume_and_resumes_exactly(setup, stop):
     """SIGTERM, what schedulers and containers send before they kill a process, is handled like Ctrl-C."""
@@ -181,6 +183,7 @@ def test_a_finished_run_resumed_with_more_epochs_matches_one_run_of_that_length(
     _same_results(resumed, baseline)
 
 
+@pytest.mark.slow
 def test_a_live_run_refuses_a_second_writer_naming_its_pid_until_it_is_killed(setup):
     root, site, recipe, baseline = setup
     out = root / "locked"

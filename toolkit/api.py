@@ -41,13 +41,16 @@ _EXPORTS: dict[str, str] = {
     "IMAGE_SUFFIXES": "toolkit.imagedata.images",
     "ImageReader": "toolkit.imagedata.images",
     "image_files": "toolkit.imagedata.images",
-    # parameters of nested components
+    # parameters of nested components, and the hint for an unknown name
+    "Parameter": "toolkit.components.params",
     "check_parameters": "toolkit.components.params",
+    "did_you_mean": "toolkit.errors",
     # files an evaluator writes
     "write_atomic": "toolkit.runfolder.rundir",
     "write_json": "toolkit.runfolder.rundir",
     "loss_curve": "toolkit.reporting.plots",
     "scatter_by_class": "toolkit.reporting.plots",
+    "project_2d": "toolkit.reporting.projection",
     # nearest-neighbour search
     "IndexChoice": "toolkit.model.faiss_index",
     "build_index": "toolkit.model.faiss_index",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import sys
 import traceback
@@ -16,7 +15,7 @@ from torch import nn
 
 from toolkit.components.contracts import Evaluator, Loss, Miner, Sampler
 from toolkit.imagedata.datasets import Dataset
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, did_you_mean
 from toolkit.components.params import check_parameters, parameters
 from toolkit.recipes.recipe import ComponentSpec, Recipe
 from toolkit.components.registry import Registry, default_registry
@@ -264,8 +263,7 @@ def scheduler_classes() -> dict[str, type]:
 def _lookup_class(table: dict[str, type], spec: ComponentSpec, where: str, what: str) -> type:
     if spec.name in table:
         return table[spec.name]
-    close = difflib.get_close_matches(spec.name, list(table), n=3, cutoff=0.5)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    hint = did_you_mean(spec.name, table)
     raise ToolkitError(f"{where}: {spec.section}.name: unknown {what} {spec.name!r}.{hint} Known: {', '.join(sorted(table))}.")
 
 

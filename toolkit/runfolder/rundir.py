@@ -82,6 +82,11 @@ def is_run_dir(path: Path) -> bool:
     return (path / RECIPE_FILE).is_file() and ((path / STATUS_FILE).is_file() or (path / CHECKPOINT_FILE).is_file())
 
 
+def is_finished_run(path: Path) -> bool:
+    """Whether ``path`` holds the results of a run that completed: its ``metrics.json``."""
+    return (path / METRICS_FILE).is_file()
+
+
 def first_missing_ancestor(path: Path) -> Path | None:
     """The outermost folder of ``path`` that does not exist yet (``path`` itself when only it is missing)."""
     missing = None

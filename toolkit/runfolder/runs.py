@@ -74,14 +74,14 @@ def _process_is_gone(status: dict[str, Any]) -> bool:
     return False
 
 
-def find_runs(root: Path, skipped: list[str] | None = None) -> list[RunSummary]:
+def summarise_runs_under(root: Path, skipped: list[str] | None = None) -> list[RunSummary]:
     """Every folder under ``root`` (``root`` included, at most a few levels down) that holds a ``recipe.toml``,
     newest first. A run folder with a damaged file is left out, and why is added to ``skipped``."""
     found = []
     root_depth = len(root.parts)
     for folder, subfolders, files in os.walk(root, followlinks=True):  # depth-bounded, so link loops end
         here = Path(folder)
-        if rundir.RECIPE_FILE in files and (rundir.STATUS_FILE in files or rundir.CHECKPOINT_FILE in files):
+        if rundir.is_run_dir(here):
             try:
                 found.append(summarise(here))
             except ToolkitError as exc:  # one damaged folder must not hide every other run
