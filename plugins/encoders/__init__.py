@@ -7,6 +7,7 @@ from .convnet import ConvNet
 from .face_cnn import FaceCNN
 from .mlp import MLP
 from .small_cnn import SmallCNN
+from .torchvision_backbone import TorchvisionBackbone
 
 
 @hookimpl
@@ -16,3 +17,4 @@ def register_encoders(register):
     register("small_cnn", SmallCNN)
     register("face_cnn", FaceCNN)
     register("center_cnn", CenterCNN)
+    register("torchvision", TorchvisionBackbone)
