@@ -1,5 +1,7 @@
 """Built-in encoders."""
 
+import importlib.util
+
 from toolkit.api import hookimpl
 
 from .center_cnn import CenterCNN
@@ -18,3 +20,7 @@ def register_encoders(register):
     register("face_cnn", FaceCNN)
     register("center_cnn", CenterCNN)
     register("torchvision", TorchvisionBackbone)
+    if importlib.util.find_spec("timm") is not None:  # the optional [timm] extra
+        from .timm_backbone import TimmBackbone
+
+        register("timm", TimmBackbone)

@@ -6,11 +6,15 @@ import difflib
 import pickle
 from pathlib import Path
 
+from typing import Annotated
+
 import torch
+from pydantic import Field
 from torch import nn
-from torch.nn import functional as F
 
 from toolkit.api import ToolkitError
+
+from .backbone_head import BackboneWithHead
 
 # the attribute that holds the classifier, in the order torchvision's families use them
 CLASSIFIER_ATTRIBUTES = ("fc", "classifier", "heads", "head")
@@ -93,17 +97,20 @@ def _classifier(model: nn.Module) -> tuple[nn.Module, str, nn.Linear]:
                        "head; choose another architecture.")
 
 
-def _load(model: nn.Module, state: dict[str, torch.Tensor], arch: str, source: str) -> None:
-    classifier_prefixes = tuple(f"{a}." for a in CLASSIFIER_ATTRIBUTES)
+def load_matching(model: nn.Module, state: dict[str, torch.Tensor], arch: str, source: str, *,
+                  ignore: tuple[str, ...] = tuple(f"{a}." for a in CLASSIFIER_ATTRIBUTES)) -> None:
+    """Load ``state`` into ``model``; every key must fit except the classifier's (``ignore``), which is replaced."""
+    state = {k: v for k, v in state.items() if not k.startswith(ignore)}
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # same names, other shapes
         raise ToolkitError(f"[encoder] {source} does not fit {arch}: {str(exc).splitlines()[-1].strip()} "
                            "Are these weights of another architecture?") from None
-    missing = [k for k in result.missing_keys if not k.startswith(classifier_prefixes)]
-    if missing or result.unexpected_keys:
+    missing = [k for k in result.missing_keys if not k.startswith(ignore)]
+    unexpected = result.unexpected_keys
+    if missing or unexpected:
         raise ToolkitError(f"[encoder] {source} does not fit {arch}: missing keys {_some(missing)}; unexpected keys "
-                           f"{_some(result.unexpected_keys)}. Are these weights of another architecture?")
+                           f"{_some(unexpected)}. Are these weights of another architecture?")
 
 
 def _some(keys: list[str]) -> str:
@@ -112,7 +119,7 @@ def _some(keys: list[str]) -> str:
     return ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
 
 
-class TorchvisionBackbone(nn.Module):
+class TorchvisionBackbone(BackboneWithHead):
     """A torchvision classification model (ResNet, ConvNeXt, EfficientNet, ViT, ...) with an embedding head.
 
     The model's classifier is replaced by ``Linear(features, embedding_dim)``, optionally followed by
@@ -135,9 +142,11 @@ class TorchvisionBackbone(nn.Module):
     """
 
     def __init__(self, *, arch: str = "resnet18", weights: str | None = None, weights_path: str | None = None,
-                 embedding_dim: int = 128, head_batch_norm: bool = False, normalize: bool = True,
-                 freeze_epochs: int = 0, freeze_batch_norm: bool = False):
-        super().__init__()
+                 embedding_dim: Annotated[int, Field(ge=1)] = 128, head_batch_norm: bool = False,
+                 normalize: bool = True, freeze_epochs: Annotated[int, Field(ge=0)] = 0,
+                 freeze_batch_norm: bool = False):
+        super().__init__(embedding_dim=embedding_dim, head_batch_norm=head_batch_norm, normalize=normalize,
+                         freeze_epochs=freeze_epochs, freeze_batch_norm=freeze_batch_norm)
         import torchvision.models
 
         _check_arch(arch)
@@ -146,55 +155,12 @@ class TorchvisionBackbone(nn.Module):
         if weights:
             weights_enum(arch, weights)  # a misspelt name fails before any download
         options = {"aux_logits": False, "init_weights": False} if arch in {"googlenet", "inception_v3"} else {}
-        self.backbone = torchvision.models.get_model(arch, weights=None, **options)
+        backbone = torchvision.models.get_model(arch, weights=None, **options)
         if weights or weights_path:
             state = _download(arch, weights) if weights else read_state_dict(weights_path)
-            _load(self.backbone, state, arch, f"weights {weights!r}" if weights else f"weights_path {weights_path}")
-        holder, name, linear = _classifier(self.backbone)
+            load_matching(backbone, state, arch, f"weights {weights!r}" if weights else f"weights_path {weights_path}")
+        holder, name, linear = _classifier(backbone)
         setattr(holder, name, nn.Identity())
-        self.head = nn.Sequential(nn.Linear(linear.in_features, embedding_dim),
-                                  *([nn.BatchNorm1d(embedding_dim)] if head_batch_norm else []))
-        self.arch, self.normalize = arch, normalize
-        self.freeze_epochs, self.freeze_batch_norm = freeze_epochs, freeze_batch_norm
-        self.min_size = self._min_size(arch)
-        self._frozen = False
-        self.set_epoch(0)
-
-    @staticmethod
-    def _min_size(arch: str) -> tuple[int, int]:
-        import torchvision.models
-
-        return torchvision.models.get_model_weights(arch).DEFAULT.meta.get("min_size", (1, 1))
-
-    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
-        """The backbone's and the head's parameters, for separate learning rates."""
-        return {"backbone": list(self.backbone.parameters()), "head": list(self.head.parameters())}
-
-    def set_epoch(self, epoch: int) -> None:
-        """Freeze the backbone during the first ``freeze_epochs`` epochs (counted from 0), thaw it after."""
-        self._frozen = epoch < self.freeze_epochs
-        for module in self.backbone.modules():
-            is_norm = isinstance(module, nn.modules.batchnorm._BatchNorm)
-            for parameter in module.parameters(recurse=False):
-                parameter.requires_grad_(not (self._frozen or (is_norm and self.freeze_batch_norm)))
-        self.train(self.training)
-
-    def train(self, mode: bool = True) -> TorchvisionBackbone:
-        super().train(mode)
-        if self._frozen:
-            self.backbone.eval()  # BatchNorm statistics stay as loaded too
-        elif self.freeze_batch_norm:
-            for module in self.backbone.modules():
-                if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                    module.eval()
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-2] < self.min_size[0] or x.shape[-1] < self.min_size[1]:
-            raise ToolkitError(f"[encoder] {self.arch} needs images of at least {self.min_size[0]}x{self.min_size[1]} "
-                               f"pixels, got {x.shape[-2]}x{x.shape[-1]}. Resize the dataset's images "
-                               "(its image_size) or choose a smaller architecture such as resnet18.")
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        embedding = self.head(self.backbone(x))
-        return F.normalize(embedding, dim=1) if self.normalize else embedding
+        self.arch = arch
+        self.attach(backbone, linear.in_features, name=arch,
+                    min_size=torchvision.models.get_model_weights(arch).DEFAULT.meta.get("min_size", (1, 1)))
