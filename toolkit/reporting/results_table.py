@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import ToolkitError
-from toolkit.runfolder.rundir import METRICS_FILE, RECIPE_FILE
+from toolkit.evaluation.results import Evaluation
+from toolkit.runfolder.rundir import METRICS_FILE, RECIPE_FILE, is_finished_run
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,19 +33,20 @@ class RunRow:
     wall_seconds: float
     device: str
     metrics: dict[str, float]
+    artifacts: dict[str, str] = field(default_factory=dict)
     command: str = ""
     reference: str = ""
     notes: list[str] = field(default_factory=list)
 
 
-def find_runs(paths: list[Path]) -> list[Path]:
-    """Run folders among ``paths``: each path is a run folder, or a folder whose sub-folders are runs."""
+def find_finished_runs(paths: list[Path]) -> list[Path]:
+    """Finished run folders among ``paths``: each path is one, or a folder whose sub-folders are."""
     found: list[Path] = []
     for path in paths:
-        if (path / METRICS_FILE).is_file():
+        if is_finished_run(path):
             found.append(path)
             continue
-        children = sorted(p for p in path.iterdir() if (p / METRICS_FILE).is_file()) if path.is_dir() else []
+        children = sorted(p for p in path.iterdir() if is_finished_run(p)) if path.is_dir() else []
         if not children:
             raise ToolkitError(
                 f"{path}: no {METRICS_FILE} here or in its sub-folders, so there is no finished run to report. Give the "
@@ -58,11 +60,10 @@ def read_run(folder: Path, recipes_dir: Path | None = None, references: dict[str
     """One run folder's row: its metrics, and the command that reproduces it when the shipped recipe is found."""
     try:
         metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
-        values = {f"{evaluator}.{key}": float(value)
-                  for evaluator, results in metrics["evaluation"].items()
-                  for key, value in results.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
+        evaluation = Evaluation.from_metrics(metrics)
         row = RunRow(folder, str(metrics["recipe"]), len(metrics["epochs"]), float(metrics["train_seconds"]),
-                     float(metrics["wall_seconds"]), str(metrics.get("device", "")), values)
+                     float(metrics["wall_seconds"]), str(metrics.get("device", "")), evaluation.flat(),
+                     artifacts=evaluation.flat_artifacts())
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ToolkitError(
             f"{folder / METRICS_FILE} is not a toolkit metrics file ({type(exc).__name__}: {exc}). Give the folders of "
