@@ -123,7 +123,7 @@ def test_a_frozen_backbone_stays_bit_identical_while_the_head_trains():
 
 def test_the_backbone_trains_once_its_frozen_epochs_are_over():
     encoder = TorchvisionBackbone(arch="resnet18", freeze_epochs=1, normalize=False)
-    encoder.set_epoch(1)
+    encoder.set_epoch(2)
     before = encoder.backbone.conv1.weight.clone()
     _train_step(encoder)
     assert not torch.equal(before, encoder.backbone.conv1.weight)

@@ -6,10 +6,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from toolkit.api import ToolkitError
+from toolkit.api import Encoder, ToolkitError
 
 
-class BackboneWithHead(nn.Module):
+class BackboneWithHead(Encoder):
     """A feature extractor followed by ``Linear(features, embedding_dim)`` (and BatchNorm1d if asked).
 
     Subclasses build the backbone and call :meth:`attach`. ``freeze_epochs`` keeps the backbone (weights and
@@ -28,15 +28,15 @@ class BackboneWithHead(nn.Module):
         self.backbone, self.name, self.min_size = backbone, name, tuple(min_size)
         self.head = nn.Sequential(nn.Linear(features, self.embedding_dim),
                                   *([nn.BatchNorm1d(self.embedding_dim)] if self.head_batch_norm else []))
-        self.set_epoch(0)
+        self.set_epoch(1)
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """The backbone's and the head's parameters, for separate learning rates."""
         return {"backbone": list(self.backbone.parameters()), "head": list(self.head.parameters())}
 
     def set_epoch(self, epoch: int) -> None:
-        """Freeze the backbone during the first ``freeze_epochs`` epochs (counted from 0), thaw it after."""
-        self._frozen = epoch < self.freeze_epochs
+        """Freeze the backbone during the first ``freeze_epochs`` epochs (counted from 1), thaw it after."""
+        self._frozen = epoch <= self.freeze_epochs
         for module in self.backbone.modules():
             is_norm = isinstance(module, nn.modules.batchnorm._BatchNorm)
             for parameter in module.parameters(recurse=False):
