@@ -91,6 +91,8 @@ class Recipe:
     miner: ComponentSpec | None = None
     evaluators: list[ComponentSpec] = field(default_factory=list)
     dataset_limit: int | None = None
+    optimizer_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warmup_epochs: int = 0
 
     @property
     def stem(self) -> str:
@@ -181,6 +183,7 @@ def _structure(data: dict[str, Any], path: Path) -> Recipe:
 
     optimizer = _component(data.get("optimizer", {"name": "Adam"}), "optimizer", path)
     scheduler = _component(data["scheduler"], "scheduler", path) if "scheduler" in data else None
+    groups, warmup = _optimizer_extras(optimizer, scheduler, path)
     miner = _component(data["miner"], "miner", path) if "miner" in data else None
 
     evaluators_raw = data.get("evaluators", [])
@@ -195,7 +198,24 @@ def _structure(data: dict[str, Any], path: Path) -> Recipe:
         path=path, data=data, run=run, dataset=dataset, sampler=_component(data["sampler"], "sampler", path),
         encoder=_component(data["encoder"], "encoder", path), loss=loss, optimizer=optimizer, scheduler=scheduler,
         loss_optimizer=loss_optimizer, miner=miner, evaluators=evaluators, dataset_limit=limit,
+        optimizer_groups=groups, warmup_epochs=warmup,
     )
+
+
+def _optimizer_extras(optimizer: ComponentSpec, scheduler: ComponentSpec | None,
+                      path: Path) -> tuple[dict[str, dict[str, Any]], int]:
+    """``[optimizer.groups.NAME]`` tables and ``warmup_epochs``, taken out of the optimizer's own options."""
+    groups = optimizer.params.pop("groups", {})
+    warmup = optimizer.params.pop("warmup_epochs", 0)
+    if not isinstance(groups, dict) or not all(isinstance(v, dict) for v in groups.values()):
+        raise ToolkitError(f"{path}: optimizer.groups must hold one table per parameter group, e.g. "
+                           "[optimizer.groups.backbone] with lr = 0.0001.")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise ToolkitError(f"{path}: optimizer.warmup_epochs must be a whole number of epochs >= 0; got {warmup!r}.")
+    if warmup and scheduler is not None and scheduler.name == "ReduceLROnPlateau":
+        raise ToolkitError(f"{path}: optimizer.warmup_epochs cannot precede ReduceLROnPlateau, which follows the loss "
+                           "rather than the epoch. Remove warmup_epochs or choose an epoch-based [scheduler].")
+    return groups, warmup
 
 
 def _table(value: Any, section: str, path: Path) -> dict[str, Any]:

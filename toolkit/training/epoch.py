@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from toolkit.training import rng
 from toolkit.training.allocator import keep_freed_memory
-from toolkit.components.contracts import Batch, EmbeddedBatch, Loss, Sampler
+from toolkit.components.contracts import Batch, EmbeddedBatch, Encoder, Loss, Sampler
 from toolkit.imagedata.datasets import ImageSet
 from toolkit.training.distributed import World, all_finite, global_mean
 from toolkit.errors import ToolkitError
@@ -181,6 +181,8 @@ def train_epoch(training: Training, epoch: int, generator: torch.Generator, *, p
     In a world of several processes the sampler gives this rank's slices, every rank takes or skips each step
     together, and the loss recorded is the global batch's."""
     state, world = training.state, training.world
+    if isinstance(state.encoder, Encoder):
+        state.encoder.set_epoch(epoch)
     state.encoder.train()
     state.loss.train()
     batches = training.sampler.epoch(training.images.labels.cpu(), generator)
