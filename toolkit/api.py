@@ -16,7 +16,7 @@ from typing import Any
 from toolkit.components.hookspecs import hookimpl
 from toolkit.errors import ToolkitError
 
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
 
 # name -> internal module that defines it
 _EXPORTS: dict[str, str] = {
@@ -37,6 +37,8 @@ _EXPORTS: dict[str, str] = {
     "IMAGE_SUFFIXES": "toolkit.imagedata.images",
     "ImageReader": "toolkit.imagedata.images",
     "image_files": "toolkit.imagedata.images",
+    "ImageFiles": "toolkit.imagedata.decoding",
+    "load_images": "toolkit.imagedata.cache",
     # parameters of nested components
     "check_parameters": "toolkit.components.params",
     # files an evaluator writes

@@ -37,15 +37,24 @@ class ImageReader:
             raise ValueError(f"size must be (height, width) with positive sides, got {self.size}")
 
     def read(self, path: str | Path) -> tuple[torch.Tensor, list[str]]:
+        import warnings
+
         from PIL import Image, UnidentifiedImageError
 
         path = Path(path)
         try:
-            with Image.open(path) as opened:
-                opened.load()
-                image = opened.copy()
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)  # a huge image is refused, not decoded
+                with Image.open(path) as opened:
+                    opened.load()
+                    image = opened.copy()
         except FileNotFoundError:
             raise ToolkitError(f"The image {str(path)!r} does not exist.") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ToolkitError(
+                f"The image {str(path)!r} is too large to decode safely ({exc}). Shrink it, remove it, or raise "
+                "PIL.Image.MAX_IMAGE_PIXELS if you trust the file."
+            ) from None
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise ToolkitError(
                 f"Cannot read the image {str(path)!r} ({type(exc).__name__}: {exc}). Replace it with a readable "
