@@ -73,7 +73,9 @@ def load_images(files: ImageFiles, reader: ImageReader, *, name: str, cache: boo
         return LoadedImages(torch.from_numpy(decoded.images[:decoded.count]), torch.from_numpy(decoded.labels),
                             decoded.skipped)
     folder = cache_root(cache_dir) / f"{_safe(name)}-{fingerprint(files, reader, on_bad_image)[:20]}"
-    if not (folder / META_FILE).is_file():
+    if (folder / META_FILE).is_file():
+        log.info("reading prepared images from %s", folder)
+    else:
         _prepare(files, reader, folder, on_bad_image)
     return open_cache(folder)
 
@@ -88,6 +90,8 @@ def _prepare(files: ImageFiles, reader: ImageReader, folder: Path, on_bad_image:
         decoded = decode(files, reader, lambda shape: _new_array(temporary / IMAGES_FILE, shape),
                          on_bad_image=on_bad_image, desc=f"preparing {folder.name}")
         _finish(decoded, temporary)
+        if folder.exists() and not (folder / META_FILE).is_file():
+            shutil.rmtree(folder)  # a damaged copy: replaced whole
         try:
             os.rename(temporary, folder)
         except OSError:  # another process (a rank of the same run) finished the same cache first

@@ -124,3 +124,13 @@ def progress_reporter(total: int, desc: str, *, minimum: int = 200) -> Callable[
             log.info("%s: %d/%d", desc, done, total)
 
     return tick_line
+
+
+def skipped_summary(skipped: dict[str, list[str]]) -> dict[str, dict[str, int]]:
+    """The ``metrics.json`` entry for the files a dataset left out (empty when none), said once more in the run log."""
+    if not any(skipped.values()):
+        return {}
+    counts = {split: len(files) for split, files in skipped.items() if files}
+    log.warning("unreadable image files left out (dataset.on_bad_image = \"skip\"): %s",
+                ", ".join(f"{n} in {split}" for split, n in counts.items()))
+    return {"skipped_images": counts}

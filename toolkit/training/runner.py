@@ -21,6 +21,7 @@ from toolkit.recipes.build import Components, build_components, check_against_da
 from toolkit.evaluation.calibration import calibrate_run, held_out_split
 from toolkit.errors import RunInterrupted, ToolkitError
 from toolkit.imagedata.datasets import ImageSet
+from toolkit.imagedata.decoding import skipped_summary
 from toolkit.evaluation.evaluate import embed_across_ranks, make_context, run_evaluators
 from toolkit.training.interrupt import GracefulStop
 from toolkit.reporting.plots import loss_curve
@@ -269,6 +270,7 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         "device": str(device),
         "precision": precision,
         "evaluation": evaluation,
+        **skipped_summary(components.dataset.skipped),
     }
     rundir.write_json(run_dir / rundir.METRICS_FILE, metrics)
     checkpoint.save(run_dir / rundir.ENCODER_FILE, {"encoder": components.encoder.state_dict()})
