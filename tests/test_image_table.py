@@ -168,6 +168,7 @@ def test_on_bad_image_skip_leaves_the_file_out_with_a_warning_and_a_count(people
     assert "skipped 1 of 16 image files" in caplog.text
 
 
+@pytest.mark.slow
 def test_a_run_counts_skipped_images_in_its_metrics_and_log(people, write_recipe, tmp_path):
     from toolkit.training.runner import run
 
