@@ -201,7 +201,7 @@ def _folder_unreadable_image(ws: Workspace) -> list[str]:
 
 def _folder_mixed_sizes(ws: Workspace) -> list[str]:
     folder = ws.faces()
-    write_faces(folder / "s9", 1, 2, size=(12, 10))
+    write_faces(folder / "s9", 1, 3, size=(12, 10))
     for image in (folder / "s9" / "s1").iterdir():
         image.rename(folder / "s9" / image.name)
     (folder / "s9" / "s1").rmdir()

@@ -11,7 +11,7 @@ import click
 
 from toolkit.errors import ToolkitError
 
-KIND_CHOICES = ["datasets", "encoders", "losses", "samplers", "miners", "evaluators"]
+KIND_CHOICES = ["datasets", "encoders", "losses", "samplers", "miners", "evaluators", "augmentations"]
 
 
 class _Group(click.Group):

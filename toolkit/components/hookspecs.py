@@ -93,6 +93,16 @@ def register_evaluators(register: Register) -> None:
     """
 
 
+@hookspec
+def register_augmentations(register: Register) -> None:
+    """Register augmentation factories.
+
+    An augmentation factory returns a callable that takes one ``uint8`` image tensor ``(C, H, W)`` and
+    returns a randomly changed image of the same shape and type, drawing from torch's global generator.
+    A recipe's ``[[augment]]`` steps apply to every training image in turn; evaluation never sees them.
+    """
+
+
 HOOKS: dict[str, str] = {
     "datasets": "register_datasets",
     "encoders": "register_encoders",
@@ -100,5 +110,6 @@ HOOKS: dict[str, str] = {
     "samplers": "register_samplers",
     "miners": "register_miners",
     "evaluators": "register_evaluators",
+    "augmentations": "register_augmentations",
 }
 """Component kind → the hook that registers it."""

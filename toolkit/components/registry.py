@@ -14,7 +14,7 @@ from toolkit.components.loading import LoadedPlugins, load_plugins
 
 KINDS: tuple[str, ...] = tuple(hookspecs.HOOKS)
 SINGULAR = {"datasets": "dataset", "encoders": "encoder", "losses": "loss", "samplers": "sampler",
-            "miners": "miner", "evaluators": "evaluator"}
+            "miners": "miner", "evaluators": "evaluator", "augmentations": "augmentation"}
 
 
 @dataclass(frozen=True)

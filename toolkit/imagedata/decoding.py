@@ -34,7 +34,8 @@ class ImageFiles:
         return len(self.paths)
 
     def origin(self, index: int) -> str:
-        return self.origins[index] if self.origins else str(self.paths[index])
+        """Where file ``index`` was named, as the start of a message (empty when only its path names it)."""
+        return f"{self.origins[index]}: " if self.origins else ""
 
     def take(self, keep: list[int]) -> "ImageFiles":
         """The files at positions ``keep``, in that order."""
@@ -72,7 +73,7 @@ def decode(files: ImageFiles, reader: ImageReader, allocate: Callable[[tuple[int
             images = allocate((len(files), *tensor.shape))
         elif tuple(tensor.shape) != images.shape[1:]:
             raise ToolkitError(
-                f"{files.origin(index)}: the image {str(path)!r} is {tensor.shape[2]}x{tensor.shape[1]} but the first "
+                f"{files.origin(index)}The image {str(path)!r} is {tensor.shape[2]}x{tensor.shape[1]} but the first "
                 f"image read was {images.shape[3]}x{images.shape[2]}. Set dataset.size = [height, width] to resize "
                 "every image to one size."
             )
@@ -87,11 +88,10 @@ def decode(files: ImageFiles, reader: ImageReader, allocate: Callable[[tuple[int
 
 
 def _refuse_or_skip(files: ImageFiles, index: int, problem: str, on_bad_image: OnBadImage, skipped: list[str]) -> None:
-    where = files.origin(index)
     if on_bad_image == "error":
-        prefix = "" if where == str(files.paths[index]) else f"{where}: "
-        raise ToolkitError(f"{prefix}{problem} To leave such files out instead, set dataset.on_bad_image = \"skip\".")
-    skipped.append(f"{where}: {problem}")
+        raise ToolkitError(f"{files.origin(index)}{problem} To leave such files out instead, set dataset.on_bad_image = "
+                           "\"skip\".")
+    skipped.append(f"{files.origin(index)}{problem}")
 
 
 def _log_skipped(skipped: list[str], total: int) -> None:

@@ -21,6 +21,7 @@ from toolkit.recipes.build import Components, build_components, check_against_da
 from toolkit.evaluation.calibration import calibrate_run, held_out_split
 from toolkit.errors import RunInterrupted, ToolkitError
 from toolkit.imagedata.datasets import ImageSet
+from toolkit.imagedata.augment import with_augmentation
 from toolkit.imagedata.decoding import skipped_summary
 from toolkit.evaluation.evaluate import embed_across_ranks, make_context, run_evaluators
 from toolkit.training.interrupt import GracefulStop
@@ -159,6 +160,7 @@ def _prepare_training(recipe: Recipe, components: Components, device: torch.devi
     if device.type != "cpu":
         train_images = type(train_images)(train_images.images.to(device), train_images.labels, train_images.mean,
                                           train_images.std, train_images.class_names)
+    train_images = with_augmentation(train_images, components.augmentation)
     components.encoder.to(device)
     components.loss.to(device)
     if recipe.run.channels_last:
