@@ -34,7 +34,7 @@ def prepared_folders(root: Path) -> list[Path]:
 
 def test_the_cache_holds_the_same_pixels_as_decoding_into_memory(files, tmp_path):
     cached = load_images(files, READER, name="people", cache_dir=tmp_path / "cache")
-    in_memory = load_images(files, READER, name="people", cache=False)
+    in_memory = load_images(files, READER, name="people", load="memory")
     assert cached.folder is not None and (cached.folder / "images.u8").stat().st_size == 12 * 20 * 16
     assert cached.images.shape == (12, 1, 20, 16) and cached.images.dtype == torch.uint8
     assert torch.equal(cached.images, in_memory.images) and cached.labels.tolist() == in_memory.labels.tolist()
@@ -42,7 +42,7 @@ def test_the_cache_holds_the_same_pixels_as_decoding_into_memory(files, tmp_path
 
 def test_an_image_set_on_the_cache_gathers_batches_like_one_in_memory(files, tmp_path):
     cached = load_images(files, READER, name="people", cache_dir=tmp_path / "cache")
-    in_memory = load_images(files, READER, name="people", cache=False)
+    in_memory = load_images(files, READER, name="people", load="memory")
     index = torch.tensor([[7, 1], [3, 11]])
     batch = ImageSet(cached.images, cached.labels, 0.5, 0.25).batch(index)
     assert torch.equal(batch, ImageSet(in_memory.images, in_memory.labels, 0.5, 0.25).batch(index))
@@ -90,7 +90,7 @@ def test_a_folder_without_its_meta_file_is_prepared_again(files, tmp_path):
     folder = load_images(files, READER, name="people", cache_dir=root).folder
     (folder / "meta.json").unlink()  # as a copy cut short would leave it
     assert torch.equal(load_images(files, READER, name="people", cache_dir=root).images[0],
-                       load_images(files, READER, name="people", cache=False).images[0])
+                       load_images(files, READER, name="people", load="memory").images[0])
     assert json.loads((folder / "meta.json").read_text())["shape"] == [12, 1, 20, 16]
 
 

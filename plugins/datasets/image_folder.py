@@ -76,7 +76,8 @@ def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | N
                  train_classes: int | None = None, seed: int = 0,
                  size: list[int] | None = None, channels: Literal[1, 3] = 1, normalize: bool = False,
                  mean: float = 0.5, std: float = 0.5, on_bad_image: Literal["error", "skip"] = "error",
-                 cache: bool = True, cache_dir: str | None = None) -> Dataset:
+                 load: Literal["cache", "memory", "stream"] = "cache", cache_dir: str | None = None,
+                 workers: int = 2) -> Dataset:
     """Images in one sub-folder per class (PGM, PNG, JPG, WebP, ...), decoded once into the prepared cache.
 
     With ``test_dir`` the two splits are two folders of classes (the AT&T faces: ``training/`` and
@@ -104,10 +105,13 @@ def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | N
         std: normalisation standard deviation.
         on_bad_image: ``error`` stops at the first unreadable image; ``skip`` leaves it out with a warning and
             counts it in ``metrics.json``.
-        cache: decode and resize once into a memory-mapped cache (``toolkit prepare``); ``false`` decodes into
-            memory on every run.
+        load: ``cache`` decodes and resizes every image once into a memory-mapped cache (``toolkit prepare``)
+            and reads batches from it at memory speed; ``memory`` decodes into memory on every run; ``stream``
+            decodes each batch's files with ``workers`` DataLoader workers, nothing kept (for collections that
+            change, or read at full size every epoch).
         cache_dir: where prepared caches are kept (default: ``$TOOLKIT_CACHE_DIR/prepared``, else
             ``~/.cache/toolkit/prepared``).
+        workers: DataLoader worker processes of ``load = "stream"``.
     """
     if size is not None and (len(size) != 2 or min(size) < 1):
         raise ValueError(f"size must be [height, width] with positive sides, got {size}")
@@ -125,10 +129,10 @@ def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | N
             listed.update(_list_splits(root, train_dir, test_dir, split_by, train_classes, test_fraction, seed))
         return listed
 
-    def load(split: str) -> ImageSet:
+    def read_split(split: str) -> ImageSet:
         files, names = listing()[split]
-        loaded = load_images(files, reader, name=f"{root.name}-{split}", cache=cache, cache_dir=cache_dir,
-                             on_bad_image=on_bad_image)
+        loaded = load_images(files, reader, name=f"{root.name}-{split}", load=load, cache_dir=cache_dir,
+                             on_bad_image=on_bad_image, workers=workers)
         if loaded.skipped:
             dataset.skipped[split] = loaded.skipped
         images = ImageSet(loaded.images, loaded.labels, mean, std, names)
@@ -136,7 +140,7 @@ def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | N
             same_shape(images, dataset.split("train"), files.paths[0])
         return images
 
-    dataset = Dataset(root.name or "image_folder", {"train": lambda: load("train"), "test": lambda: load("test")})
+    dataset = Dataset(root.name or "image_folder", {"train": lambda: read_split("train"), "test": lambda: read_split("test")})
     return dataset
 
 

@@ -17,7 +17,8 @@ def image_table(*, table: str, root: str | None = None, data_dir: str | None = N
                 train_classes: int | None = None, test_classes: list[str] | None = None,
                 size: list[int] | None = None, channels: Literal[1, 3] = 3, normalize: bool = False,
                 mean: float = 0.5, std: float = 0.5, on_bad_image: Literal["error", "skip"] = "error",
-                cache: bool = True, cache_dir: str | None = None) -> Dataset:
+                load: Literal["cache", "memory", "stream"] = "cache", cache_dir: str | None = None,
+                workers: int = 2) -> Dataset:
     """Images listed in a table: CSV or Parquet with the columns ``path``, ``label`` and optionally ``split``.
 
     With a ``split`` column each row says its split: ``train``, ``test``, ``query`` or ``gallery`` (evaluate
@@ -41,10 +42,13 @@ def image_table(*, table: str, root: str | None = None, data_dir: str | None = N
         std: normalisation standard deviation.
         on_bad_image: ``error`` stops at the first unreadable or missing image, naming its row; ``skip`` leaves it
             out with a warning and counts it in ``metrics.json``.
-        cache: decode and resize once into a memory-mapped cache (``toolkit prepare``); ``false`` decodes into
-            memory on every run.
+        load: ``cache`` decodes and resizes every image once into a memory-mapped cache (``toolkit prepare``)
+            and reads batches from it at memory speed; ``memory`` decodes into memory on every run; ``stream``
+            decodes each batch's files with ``workers`` DataLoader workers, nothing kept (for collections that
+            change, or read at full size every epoch).
         cache_dir: where prepared caches are kept (default: ``$TOOLKIT_CACHE_DIR/prepared``, else
             ``~/.cache/toolkit/prepared``).
+        workers: DataLoader worker processes of ``load = "stream"``.
     """
     if size is not None and (len(size) != 2 or min(size) < 1):
         raise ValueError(f"size must be [height, width] with positive sides, got {size}")
@@ -55,15 +59,15 @@ def image_table(*, table: str, root: str | None = None, data_dir: str | None = N
     reader = ImageReader(channels=channels, size=tuple(size) if size else None)
     mean, std = (mean, std) if normalize else (0.0, 1.0)
 
-    def load(split: str) -> ImageSet:
+    def read_split(split: str) -> ImageSet:
         files, names = _files_of(splits, split, base, path)
-        loaded = load_images(files, reader, name=f"{path.stem}-{split}", cache=cache, cache_dir=cache_dir,
-                             on_bad_image=on_bad_image)
+        loaded = load_images(files, reader, name=f"{path.stem}-{split}", load=load, cache_dir=cache_dir,
+                             on_bad_image=on_bad_image, workers=workers)
         if loaded.skipped:
             dataset.skipped[split] = loaded.skipped
         return ImageSet(loaded.images, loaded.labels, mean, std, names)
 
-    dataset = Dataset(path.stem, {split: (lambda s=split: load(s)) for split in SPLITS if split in splits})
+    dataset = Dataset(path.stem, {split: (lambda s=split: read_split(s)) for split in SPLITS if split in splits})
     return dataset
 
 

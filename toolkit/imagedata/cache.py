@@ -14,19 +14,23 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 
 from toolkit.errors import ToolkitError
-from toolkit.imagedata.decoding import Decoded, ImageFiles, OnBadImage, decode
-from toolkit.imagedata.images import ImageReader
+from toolkit.imagedata.decoding import Decoded, ImageFiles, OnBadImage, decode, log_skipped, refuse_or_skip
+from toolkit.imagedata.images import ImageReader, open_image
+from toolkit.imagedata.streaming import StreamedImages
 
 log = logging.getLogger("toolkit")
 
 FORMAT = 1
 """Changes when the cache layout does, so older caches are prepared again."""
 IMAGES_FILE, LABELS_FILE, META_FILE = "images.u8", "labels.npy", "meta.json"
+
+LoadMode = Literal["cache", "memory", "stream"]
 
 
 @dataclass
@@ -63,11 +67,14 @@ def fingerprint(files: ImageFiles, reader: ImageReader, on_bad_image: OnBadImage
     return digest.hexdigest()
 
 
-def load_images(files: ImageFiles, reader: ImageReader, *, name: str, cache: bool = True,
-                cache_dir: str | Path | None = None, on_bad_image: OnBadImage = "error") -> LoadedImages:
-    """The images of ``files``: from the prepared cache (prepared first when missing or stale) or, with
-    ``cache = False``, decoded into memory. ``name`` labels the cache folder and the progress lines."""
-    if not cache:
+def load_images(files: ImageFiles, reader: ImageReader, *, name: str, load: LoadMode = "cache",
+                cache_dir: str | Path | None = None, on_bad_image: OnBadImage = "error", workers: int = 2) -> LoadedImages:
+    """The images of ``files`` as ``load`` says: ``cache``, from the prepared cache (prepared first when missing or
+    stale); ``memory``, decoded into memory; ``stream``, decoded by ``workers`` DataLoader workers as batches ask for
+    them. ``name`` labels the cache folder and the progress lines."""
+    if load == "stream":
+        return stream_images(files, reader, on_bad_image=on_bad_image, workers=workers)
+    if load == "memory":
         decoded = decode(files, reader, lambda shape: np.empty(shape, dtype=np.uint8), on_bad_image=on_bad_image,
                          desc=f"reading {name}")
         return LoadedImages(torch.from_numpy(decoded.images[:decoded.count]), torch.from_numpy(decoded.labels),
@@ -78,6 +85,23 @@ def load_images(files: ImageFiles, reader: ImageReader, *, name: str, cache: boo
     else:
         _prepare(files, reader, folder, on_bad_image)
     return open_cache(folder)
+
+
+def stream_images(files: ImageFiles, reader: ImageReader, *, on_bad_image: OnBadImage, workers: int) -> LoadedImages:
+    """Every file's header checked now (missing, not an image, too large); pixels decoded when a batch asks."""
+    keep, skipped = [], []
+    for index, path in enumerate(files.paths):
+        try:
+            open_image(path, decode=False)
+            keep.append(index)
+        except ToolkitError as exc:
+            refuse_or_skip(files, index, str(exc), on_bad_image, skipped)
+    if not keep:
+        raise ToolkitError(f"None of the {len(files)} image files could be read ({'; '.join(skipped[:3])}).")
+    kept = files.take(keep)
+    shape = (reader.channels, *reader.size) if reader.size else tuple(reader.read(kept.paths[0])[0].shape)
+    log_skipped(skipped, len(files))
+    return LoadedImages(StreamedImages(kept, reader, shape, workers=workers), torch.tensor(kept.labels), skipped)
 
 
 def _prepare(files: ImageFiles, reader: ImageReader, folder: Path, on_bad_image: OnBadImage) -> None:

@@ -67,7 +67,7 @@ def decode(files: ImageFiles, reader: ImageReader, allocate: Callable[[tuple[int
         try:
             tensor, _ = reader.read(path)
         except ToolkitError as exc:
-            _refuse_or_skip(files, index, str(exc), on_bad_image, skipped)
+            refuse_or_skip(files, index, str(exc), on_bad_image, skipped)
             continue
         if images is None:
             images = allocate((len(files), *tensor.shape))
@@ -83,18 +83,18 @@ def decode(files: ImageFiles, reader: ImageReader, allocate: Callable[[tuple[int
     tick(len(files))
     if images is None or count == 0:
         raise ToolkitError(f"None of the {len(files)} image files could be read ({'; '.join(skipped[:3])}).")
-    _log_skipped(skipped, len(files))
+    log_skipped(skipped, len(files))
     return Decoded(images, labels[:count], count, skipped)
 
 
-def _refuse_or_skip(files: ImageFiles, index: int, problem: str, on_bad_image: OnBadImage, skipped: list[str]) -> None:
+def refuse_or_skip(files: ImageFiles, index: int, problem: str, on_bad_image: OnBadImage, skipped: list[str]) -> None:
     if on_bad_image == "error":
         raise ToolkitError(f"{files.origin(index)}{problem} To leave such files out instead, set dataset.on_bad_image = "
                            "\"skip\".")
     skipped.append(f"{files.origin(index)}{problem}")
 
 
-def _log_skipped(skipped: list[str], total: int) -> None:
+def log_skipped(skipped: list[str], total: int) -> None:
     for line in skipped[:SHOWN_SKIPPED]:
         log.warning("skipped an unreadable image: %s", line)
     if skipped:

@@ -23,6 +23,7 @@ from toolkit.errors import RunInterrupted, ToolkitError
 from toolkit.imagedata.datasets import ImageSet
 from toolkit.imagedata.augment import with_augmentation
 from toolkit.imagedata.decoding import skipped_summary
+from toolkit.imagedata.streaming import planned
 from toolkit.evaluation.evaluate import embed_across_ranks, make_context, run_evaluators
 from toolkit.training.interrupt import GracefulStop
 from toolkit.reporting.plots import loss_curve
@@ -147,7 +148,8 @@ class Training:
 
     def run(self, recipe: Recipe, components: Components, device: torch.device, world: distributed.World, *,
             on_epoch_end: Callable[[EpochRecord], None], progress: bool, stop: GracefulStop | None = None) -> None:
-        run_training(self.state, distributed.shard(components.sampler, world), self.images, start_epoch=self.start_epoch,
+        sampler = planned(distributed.shard(components.sampler, world), self.images)  # streamed images decode ahead
+        run_training(self.state, sampler, self.images, start_epoch=self.start_epoch,
                      epochs=recipe.run.epochs, seed=recipe.run.seed, device=device,
                      joint_forward=recipe.run.joint_forward, max_bad_steps=recipe.run.max_bad_steps,
                      on_epoch_end=on_epoch_end, progress=progress, resume_from=self.partial, stop_requested=stop,
