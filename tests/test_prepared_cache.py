@@ -12,9 +12,10 @@ import torch
 from click.testing import CliRunner
 
 from tests.conftest import write_faces
-from toolkit.api import ImageFiles, ImageReader, ImageSet, load_images
+from toolkit.api import ImageFiles, ImageReader, ImageSet, load_images, ToolkitError
 from toolkit.cli.main import main
 from toolkit.imagedata import cache as cache_module
+from toolkit.imagedata.mapped import MappedImages
 
 
 @pytest.fixture
@@ -37,7 +38,8 @@ def test_the_cache_holds_the_same_pixels_as_decoding_into_memory(files, tmp_path
     in_memory = load_images(files, READER, name="people", load="memory")
     assert cached.folder is not None and (cached.folder / "images.u8").stat().st_size == 12 * 20 * 16
     assert cached.images.shape == (12, 1, 20, 16) and cached.images.dtype == torch.uint8
-    assert torch.equal(cached.images, in_memory.images) and cached.labels.tolist() == in_memory.labels.tolist()
+    assert torch.equal(cached.images[torch.arange(12)], in_memory.images)
+    assert cached.labels.tolist() == in_memory.labels.tolist()
 
 
 def test_an_image_set_on_the_cache_gathers_batches_like_one_in_memory(files, tmp_path):
@@ -49,11 +51,28 @@ def test_an_image_set_on_the_cache_gathers_batches_like_one_in_memory(files, tmp
     assert batch.dtype == torch.float32 and batch.shape == (4, 1, 20, 16)
 
 
+def test_rows_of_the_cache_stay_mapped_and_index_like_the_tensor(files, tmp_path):
+    cached = load_images(files, READER, name="people", cache_dir=tmp_path / "cache").images
+    in_memory = load_images(files, READER, name="people", load="memory").images
+    rows = cached[4:10]
+    assert isinstance(rows, MappedImages) and len(rows) == 6
+    assert torch.equal(rows[torch.tensor([0, 5])], in_memory[torch.tensor([4, 9])])
+    assert torch.equal(rows[2], in_memory[6]) and torch.equal(cached[::3], in_memory[::3])
+
+
+def test_gathering_from_the_cache_maps_none_of_it_into_the_process(files, tmp_path):
+    cached = load_images(files, READER, name="people", cache_dir=tmp_path / "cache").images
+    cached[torch.arange(12)]
+    maps = Path("/proc/self/maps")
+    if maps.exists():
+        assert str(cached._file) not in maps.read_text()
+
+
 def test_a_second_load_reads_the_prepared_folder_without_decoding(files, tmp_path, monkeypatch):
     first = load_images(files, READER, name="people", cache_dir=tmp_path / "cache")
     monkeypatch.setattr(cache_module, "decode", lambda *a, **k: pytest.fail("decoded again"))
     again = load_images(files, READER, name="people", cache_dir=tmp_path / "cache")
-    assert again.folder == first.folder and torch.equal(again.images, first.images)
+    assert again.folder == first.folder and torch.equal(again.images[:][torch.arange(12)], first.images[torch.arange(12)])
 
 
 def test_a_changed_file_or_setting_prepares_a_new_cache(files, tmp_path):
@@ -127,3 +146,11 @@ def test_toolkit_prepare_prints_each_split_of_the_recipe(tiny_faces, write_recip
     assert "train: 20 images, 24x32, 1 channel(s), 5 classes" in result.output
     assert "test: 12 images, 24x32, 1 channel(s), 3 classes" in result.output
     assert len(prepared_folders(tmp_path / "prepared")) == 2
+
+
+def test_a_damaged_cache_file_is_named_with_the_fix(files, tmp_path):
+    folder = load_images(files, READER, name="people", cache_dir=tmp_path / "cache").folder
+    with open(folder / "images.u8", "r+b") as handle:
+        handle.truncate(100)
+    with pytest.raises(ToolkitError, match=r"are damaged .* Delete that folder"):
+        load_images(files, READER, name="people", cache_dir=tmp_path / "cache")

@@ -22,6 +22,7 @@ import torch
 from toolkit.errors import ToolkitError
 from toolkit.imagedata.decoding import Decoded, ImageFiles, OnBadImage, decode, log_skipped, refuse_or_skip
 from toolkit.imagedata.images import ImageReader, open_image
+from toolkit.imagedata.mapped import MappedImages
 from toolkit.imagedata.streaming import StreamedImages
 
 log = logging.getLogger("toolkit")
@@ -35,9 +36,10 @@ LoadMode = Literal["cache", "memory", "stream"]
 
 @dataclass
 class LoadedImages:
-    """Images as a uint8 tensor ``(N, C, H, W)`` (memory-mapped when cached), their labels, the files left out."""
+    """Images as a uint8 tensor ``(N, C, H, W)``, or what indexes like one (:class:`MappedImages` from the cache,
+    :class:`StreamedImages` streamed), their labels, and the files left out."""
 
-    images: torch.Tensor
+    images: torch.Tensor | MappedImages | StreamedImages
     labels: torch.Tensor
     skipped: list[str]
     folder: Path | None = None
@@ -143,12 +145,12 @@ def _finish(decoded: Decoded, temporary: Path) -> None:
 
 
 def open_cache(folder: Path) -> LoadedImages:
-    """A prepared cache folder as a memory-mapped uint8 tensor (pages are read when a batch touches them)."""
+    """A prepared cache folder as images that index like a uint8 tensor (read from the file when a batch asks)."""
     try:
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
         shape = tuple(int(n) for n in meta["shape"])
-        # copy-on-write: torch gets a writable array, the file is never changed
-        images = np.memmap(folder / IMAGES_FILE, dtype=np.uint8, mode="c", shape=shape)
+        if (folder / IMAGES_FILE).stat().st_size != int(np.prod(shape)):
+            raise ValueError(f"{IMAGES_FILE} does not hold {shape} bytes")
         labels = np.load(folder / LABELS_FILE)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ToolkitError(
@@ -158,7 +160,7 @@ def open_cache(folder: Path) -> LoadedImages:
     if len(labels) != shape[0]:
         raise ToolkitError(f"The prepared images in {folder} hold {shape[0]} images but {len(labels)} labels. Delete "
                            "that folder; the next run (or `toolkit prepare`) prepares them again.")
-    return LoadedImages(torch.from_numpy(images), torch.from_numpy(labels), list(meta.get("skipped", [])), folder)
+    return LoadedImages(MappedImages(folder / IMAGES_FILE, shape), torch.from_numpy(labels), list(meta.get("skipped", [])), folder)
 
 
 def _safe(name: str) -> str:
