@@ -26,27 +26,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from toolkit.api import ImageReader, ImageSet, image_files, load_images
-from toolkit.imagedata.decoding import ImageFiles
+from toolkit.api import ImageReader, ImageSet, load_images
+from toolkit_plugins.datasets.image_folder import class_folders, list_classes
 
 REPO = Path(__file__).resolve().parent.parent
 TARGETS = {"cache / ImageFolder": 3.0, "train cache / in-memory": 1 / 1.15}
 MIB = 1024 ** 2
 
 
-def folder_files(folder: Path) -> ImageFiles:
-    classes = sorted(p for p in folder.iterdir() if p.is_dir())
-    paths, labels = [], []
-    for label, c in enumerate(classes):
-        found = image_files(c)
-        paths += found
-        labels += [label] * len(found)
-    return ImageFiles(paths, labels)
-
-
 def cache_speed(folder: Path, size: int, batch: int, batches: int, cache_dir: Path) -> dict[str, float]:
     """Seconds to prepare (or reopen) the cache, then images/s of random float batches from it."""
-    files = folder_files(folder)
+    files = list_classes(class_folders(folder, "FOLDER"))
     started = time.perf_counter()
     loaded = load_images(files, ImageReader(channels=1, size=(size, size)), name=folder.name, cache_dir=cache_dir)
     prepare = time.perf_counter() - started

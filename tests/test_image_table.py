@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import write_faces
+from tests.conftest import pairs_recipe, write_faces
 from toolkit.api import ToolkitError
 from toolkit_plugins.datasets.image_table import image_table
 
@@ -176,36 +176,8 @@ def test_a_run_counts_skipped_images_in_its_metrics_and_log(people, write_recipe
     text_named_jpg(people / "people" / "s5" / "notes.jpg")
     rows[17] = ("people/s5/notes.jpg", "s5")
     table = write_table(people, rows, header="path,label")
-    recipe = write_recipe(f"""
-        [run]
-        epochs = 1
-
-        [dataset]
-        name = "image_table"
-        table = "{table}"
-        train_classes = 4
-        channels = 1
-        on_bad_image = "skip"
-
-        [sampler]
-        name = "pairs"
-        batch_size = 8
-
-        [encoder]
-        name = "mlp"
-        in_features = 672
-        hidden = [16]
-        embedding_dim = 4
-
-        [loss]
-        name = "contrastive"
-
-        [[evaluators]]
-        name = "knn"
-        query = "test"
-        gallery = "query"
-        k = [1]
-    """)
+    dataset = f'name = "image_table"\ntable = "{table}"\ntrain_classes = 4\nchannels = 1\non_bad_image = "skip"'
+    recipe = write_recipe(pairs_recipe(dataset, in_features=672))
     result = run(recipe, output=str(tmp_path / "run"), progress=False)
     assert result.metrics["skipped_images"] == {"test": 1}
     assert "unreadable image files left out" in (result.run_dir / "log.txt").read_text()

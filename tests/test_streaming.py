@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-from tests.conftest import write_faces
+from tests.conftest import pairs_recipe, write_faces
 from toolkit.api import ImageFiles, ImageReader, ImageSet, ToolkitError, load_images
 from toolkit.imagedata.streaming import PlannedSampler, StreamedImages
 from toolkit_plugins.datasets.image_folder import image_folder
@@ -81,42 +79,6 @@ def test_image_folder_streams_its_splits(tmp_path):
     assert train.batch(torch.tensor([0, 11])).shape == (2, 1, 24, 28)
 
 
-def streamed_recipe(folder: Path, load: str) -> str:
-    return f"""
-[run]
-seed = 0
-epochs = 1
-threads = 1
-
-[dataset]
-name = "image_folder"
-folder = "{folder}"
-train_classes = 6
-size = [12, 12]
-load = "{load}"
-workers = 1
-
-[sampler]
-name = "pairs"
-batch_size = 16
-
-[encoder]
-name = "mlp"
-in_features = 144
-hidden = [16]
-embedding_dim = 4
-
-[loss]
-name = "contrastive"
-
-[[evaluators]]
-name = "knn"
-query = "test"
-gallery = "query"
-k = [1]
-"""
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("load", ["stream", "cache"])
 def test_two_processes_reading_their_shares_match_one_process(load, tmp_path):
@@ -125,7 +87,9 @@ def test_two_processes_reading_their_shares_match_one_process(load, tmp_path):
 
     write_faces(tmp_path / "people", 8, 6)
     recipe = tmp_path / "folder.toml"
-    recipe.write_text(streamed_recipe(tmp_path / "people", load))
+    folder = tmp_path / "people"
+    recipe.write_text(pairs_recipe(f'name = "image_folder"\nfolder = "{folder}"\ntrain_classes = 6\nsize = [12, 12]\n'
+                                   f'load = "{load}"\nworkers = 1', in_features=144))
     work = tmp_path / "work"
     work.mkdir()
     result = torchrun(recipe, work / "two", cwd=work)

@@ -38,6 +38,8 @@ _EXPORTS: dict[str, str] = {
     "ImageReader": "toolkit.imagedata.images",
     "image_files": "toolkit.imagedata.images",
     "ImageFiles": "toolkit.imagedata.decoding",
+    "ImageLoading": "toolkit.imagedata.files_dataset",
+    "files_dataset": "toolkit.imagedata.files_dataset",
     "load_images": "toolkit.imagedata.cache",
     # parameters of nested components
     "check_parameters": "toolkit.components.params",

@@ -7,18 +7,9 @@ from typing import Literal
 
 import torch
 
-from toolkit.api import (
-    data_root,
-    DATA_VARIABLE,
-    Dataset,
-    image_files,
-    ImageFiles,
-    IMAGE_SUFFIXES,
-    ImageReader,
-    ImageSet,
-    load_images,
-    ToolkitError,
-)
+from toolkit.api import data_root, DATA_VARIABLE, Dataset, files_dataset, image_files, ImageFiles, IMAGE_SUFFIXES, ToolkitError
+
+from .reading import loading, with_reading_args
 
 
 KINDS = ", ".join(s.lstrip(".") for s in IMAGE_SUFFIXES[:6])
@@ -50,17 +41,6 @@ def class_folders(folder: Path, key: str) -> list[Path]:
     return classes
 
 
-def same_shape(images: ImageSet, train: ImageSet, example: Path) -> None:
-    """Refuse a split whose images are shaped unlike the training images (an encoder takes one shape)."""
-    if images.shape != train.shape:
-        (c, h, w), (tc, th, tw) = images.shape, train.shape
-        raise ToolkitError(
-            f"The images of {str(example.parent.parent)!r} (such as {example.name!r}) are {w}x{h} with {c} channel(s) "
-            f"but the training images are {tw}x{th} with {tc}. Set dataset.size = [height, width] to resize every "
-            "image to one size."
-        )
-
-
 def list_classes(classes: list[Path]) -> ImageFiles:
     """Every image file of the class folders, labelled with its folder's position in ``classes``."""
     paths, labels = [], []
@@ -71,6 +51,7 @@ def list_classes(classes: list[Path]) -> ImageFiles:
     return ImageFiles(paths, labels)
 
 
+@with_reading_args
 def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | None = None, test_dir: str | None = None,
                  test_fraction: float = 0.2, split_by: Literal["identity", "image"] = "identity",
                  train_classes: int | None = None, seed: int = 0,
@@ -98,50 +79,15 @@ def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | N
         split_by: ``identity`` or ``image``, see above.
         train_classes: train on the first this many class folders (sorted by name), test on the others.
         seed: seed of the random split.
-        size: ``[height, width]`` every image is resized to (default: keep the size; all images must share it).
-        channels: 1 reads grey-scale, 3 reads RGB.
-        normalize: subtract ``mean`` and divide by ``std`` after scaling pixels to [0, 1].
-        mean: normalisation mean.
-        std: normalisation standard deviation.
-        on_bad_image: ``error`` stops at the first unreadable image; ``skip`` leaves it out with a warning and
-            counts it in ``metrics.json``.
-        load: ``cache`` decodes and resizes every image once into a memory-mapped cache (``toolkit prepare``)
-            and reads batches from it at memory speed; ``memory`` decodes into memory on every run; ``stream``
-            decodes each batch's files with ``workers`` DataLoader workers, nothing kept (for collections that
-            change, or read at full size every epoch).
-        cache_dir: where prepared caches are kept (default: ``$TOOLKIT_CACHE_DIR/prepared``, else
-            ``~/.cache/toolkit/prepared``).
-        workers: DataLoader worker processes of ``load = "stream"``.
     """
-    if size is not None and (len(size) != 2 or min(size) < 1):
-        raise ValueError(f"size must be [height, width] with positive sides, got {size}")
     if test_dir is None and train_classes is None and not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be between 0 and 1 (or give test_dir), got {test_fraction}")
     root = Path(folder).expanduser()
     if not root.is_absolute():
         root = data_root(data_dir) / root
-    reader = ImageReader(channels=channels, size=tuple(size) if size else None)
-    mean, std = (mean, std) if normalize else (0.0, 1.0)
-    listed: dict[str, tuple[ImageFiles, list[str]]] = {}
-
-    def listing() -> dict[str, tuple[ImageFiles, list[str]]]:
-        if not listed:
-            listed.update(_list_splits(root, train_dir, test_dir, split_by, train_classes, test_fraction, seed))
-        return listed
-
-    def read_split(split: str) -> ImageSet:
-        files, names = listing()[split]
-        loaded = load_images(files, reader, name=f"{root.name}-{split}", load=load, cache_dir=cache_dir,
-                             on_bad_image=on_bad_image, workers=workers)
-        if loaded.skipped:
-            dataset.skipped[split] = loaded.skipped
-        images = ImageSet(loaded.images, loaded.labels, mean, std, names)
-        if split != "train":
-            same_shape(images, dataset.split("train"), files.paths[0])
-        return images
-
-    dataset = Dataset(root.name or "image_folder", {"train": lambda: read_split("train"), "test": lambda: read_split("test")})
-    return dataset
+    return files_dataset(root.name or "image_folder", ["train", "test"],
+                         lambda: _list_splits(root, train_dir, test_dir, split_by, train_classes, test_fraction, seed),
+                         loading(locals()))
 
 
 def _list_splits(root, train_dir, test_dir, split_by, train_classes, fraction, seed) -> dict[str, tuple[ImageFiles, list[str]]]:

@@ -7,12 +7,15 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from toolkit.api import data_root, DATA_VARIABLE, Dataset, ImageFiles, ImageReader, ImageSet, load_images, ToolkitError
+from toolkit.api import data_root, DATA_VARIABLE, Dataset, files_dataset, ImageFiles, ToolkitError
+
+from .reading import loading, with_reading_args
 
 SPLITS = ("train", "test", "query", "gallery")
 """Values of the split column: ``query`` and ``gallery`` are the two sides of a retrieval test (In-shop)."""
 
 
+@with_reading_args
 def image_table(*, table: str, root: str | None = None, data_dir: str | None = None,
                 train_classes: int | None = None, test_classes: list[str] | None = None,
                 size: list[int] | None = None, channels: Literal[1, 3] = 3, normalize: bool = False,
@@ -35,40 +38,13 @@ def image_table(*, table: str, root: str | None = None, data_dir: str | None = N
         data_dir: data root for relative paths.
         train_classes: without a split column, train on the first this many classes and test on the others.
         test_classes: without a split column, the labels of the classes held out for testing.
-        size: ``[height, width]`` every image is resized to (default: keep the size; all images must share it).
-        channels: 1 reads grey-scale, 3 reads RGB.
-        normalize: subtract ``mean`` and divide by ``std`` after scaling pixels to [0, 1].
-        mean: normalisation mean.
-        std: normalisation standard deviation.
-        on_bad_image: ``error`` stops at the first unreadable or missing image, naming its row; ``skip`` leaves it
-            out with a warning and counts it in ``metrics.json``.
-        load: ``cache`` decodes and resizes every image once into a memory-mapped cache (``toolkit prepare``)
-            and reads batches from it at memory speed; ``memory`` decodes into memory on every run; ``stream``
-            decodes each batch's files with ``workers`` DataLoader workers, nothing kept (for collections that
-            change, or read at full size every epoch).
-        cache_dir: where prepared caches are kept (default: ``$TOOLKIT_CACHE_DIR/prepared``, else
-            ``~/.cache/toolkit/prepared``).
-        workers: DataLoader worker processes of ``load = "stream"``.
     """
-    if size is not None and (len(size) != 2 or min(size) < 1):
-        raise ValueError(f"size must be [height, width] with positive sides, got {size}")
     path = _find_table(table, data_dir)
     base = path.parent if root is None else _under_data_root(root, data_dir)
-    rows = read_rows(path)
-    splits = _assign_splits(rows, path, train_classes, test_classes)
-    reader = ImageReader(channels=channels, size=tuple(size) if size else None)
-    mean, std = (mean, std) if normalize else (0.0, 1.0)
-
-    def read_split(split: str) -> ImageSet:
-        files, names = _files_of(splits, split, base, path)
-        loaded = load_images(files, reader, name=f"{path.stem}-{split}", load=load, cache_dir=cache_dir,
-                             on_bad_image=on_bad_image, workers=workers)
-        if loaded.skipped:
-            dataset.skipped[split] = loaded.skipped
-        return ImageSet(loaded.images, loaded.labels, mean, std, names)
-
-    dataset = Dataset(path.stem, {split: (lambda s=split: read_split(s)) for split in SPLITS if split in splits})
-    return dataset
+    splits = _assign_splits(read_rows(path), path, train_classes, test_classes)
+    reading = loading(locals())
+    return files_dataset(path.stem, [s for s in SPLITS if s in splits],
+                         lambda: {s: _files_of(splits, s, base, path) for s in splits}, reading)
 
 
 def _find_table(table: str, data_dir: str | None) -> Path:
