@@ -101,5 +101,5 @@ def test_center_loss_recipe_classifies_and_saves_a_scatter_every_epoch(tmp_path,
 
 @pytest.mark.parametrize("name", ["fashion_folder.toml", "faces_folder.toml"])
 def test_image_folder_and_table_recipes_run_an_epoch_on_unseen_classes(name, tmp_path, tiny_mnist, tiny_faces):
-    result = _short_run(name, tmp_path, tiny_mnist, tiny_faces, "dataset.size=[16, 16]")
+    result = _short_run(name, tmp_path, tiny_mnist, tiny_faces, "dataset.size=[16, 16]", "augment.0.size=[16, 16]")
     assert 0.0 <= result.metrics["evaluation"]["knn"]["precision_at_1"] <= 1.0
