@@ -53,6 +53,6 @@ def test_a_plugin_whose_file_changed_is_listed_as_it_is_now(tmp_path):
 def test_a_plugin_that_fails_to_load_is_reported_every_time_and_nothing_is_cached(tmp_path):
     write_distribution(tmp_path / "site", "needs-licence", "raise RuntimeError('this plugin needs a licence key')\n")
     for _ in range(2):
-        rows = {row["name"]: row for row in json.loads(_run(tmp_path, "-m", "toolkit", "plugins", "--json").stdout)}
+        rows = {row["name"]: row for row in json.loads(_run(tmp_path, "-m", "toolkit", "plugins", "--json").stdout)["plugins"]}
         assert rows["needs-licence.plugin"]["error"] == "RuntimeError: this plugin needs a licence key"
     assert not (tmp_path / "cache").exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.api import EvalContext, scatter_by_class, write_atomic
+from toolkit.api import EvalContext, Evaluator, scatter_by_class, write_atomic
 
 
 def to_2d(embeddings: np.ndarray) -> np.ndarray:
@@ -18,7 +18,7 @@ def to_2d(embeddings: np.ndarray) -> np.ndarray:
     return centred @ components[:2].T
 
 
-class EmbeddingEpochsEvaluator:
+class EmbeddingEpochsEvaluator(Evaluator):
     """A scatter of the features after every epoch (``<folder>/epoch_NNN.png``), and an animated GIF at the end.
 
     Every frame shows the same sample of the split, one colour per class (principal components above two
@@ -49,9 +49,10 @@ class EmbeddingEpochsEvaluator:
         title = f"epoch {epoch}: {embeddings.shape[1]}-D features, {self.split} split ({len(keep)} points)"
         scatter_by_class(points, labels.numpy()[keep], context.out_dir / self.folder / f"epoch_{epoch:03d}.png", title, names)
 
-    def evaluate(self, context: EvalContext) -> dict[str, object]:
+    def evaluate(self, context: EvalContext) -> dict[str, float]:
         frames = sorted((context.out_dir / self.folder).glob("epoch_*.png"))
-        metrics: dict[str, object] = {"frames": len(frames), "folder": self.folder}
+        if frames:
+            context.add_artifact("frames", self.folder)
         if self.gif and frames:
             from PIL import Image
 
@@ -59,5 +60,5 @@ class EmbeddingEpochsEvaluator:
             duration = int(self.frame_seconds * 1000)
             write_atomic(context.out_dir / self.gif, lambda tmp: images[0].save(
                 tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0))
-            metrics["gif"] = self.gif
-        return metrics
+            context.add_artifact("gif", self.gif)
+        return {"frames": len(frames)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.api import EvalContext, scatter_by_class
+from toolkit.api import EvalContext, Evaluator, scatter_by_class
 
 
 def project_2d(embeddings: np.ndarray, seed: int) -> np.ndarray:
@@ -17,7 +17,7 @@ def project_2d(embeddings: np.ndarray, seed: int) -> np.ndarray:
     return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(embeddings)
 
 
-class EmbeddingPlot:
+class EmbeddingPlot(Evaluator):
     """Saves ``embeddings_<split>.png``: the split's embeddings in 2-D (t-SNE above two dimensions).
 
     Args:
@@ -33,7 +33,7 @@ class EmbeddingPlot:
         self.splits = [split]
         self.filename = filename or f"embeddings_{split}.png"
 
-    def evaluate(self, context: EvalContext) -> dict[str, object]:
+    def evaluate(self, context: EvalContext) -> dict[str, float]:
         embeddings, labels = context.embed(self.split)
         rng = np.random.default_rng(context.seed)
         keep = rng.permutation(len(labels))[: self.max_points]
@@ -42,4 +42,5 @@ class EmbeddingPlot:
         method = "t-SNE of" if embeddings.shape[1] > 2 else ""
         title = f"{method} {embeddings.shape[1]}-D embeddings, {self.split} split ({len(keep)} points)".strip()
         scatter_by_class(points, labels.numpy()[keep], context.out_dir / self.filename, title, names)
-        return {"plot": self.filename}
+        context.add_artifact("plot", self.filename)
+        return {}

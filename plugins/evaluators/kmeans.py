@@ -8,7 +8,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
 
-from toolkit.api import EvalContext
+from toolkit.api import EvalContext, Evaluator
 
 
 def cluster(embeddings: np.ndarray, clusters: int, *, seed: int, backend: str = "faiss", iterations: int = 50,
@@ -43,7 +43,7 @@ def clustering_scores(labels: np.ndarray, assigned: np.ndarray) -> dict[str, flo
     }
 
 
-class KMeansEvaluator:
+class KMeansEvaluator(Evaluator):
     """k-means clustering accuracy (Hungarian and majority-vote matching), NMI and AMI on one split.
 
     Args:

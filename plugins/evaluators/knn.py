@@ -8,7 +8,7 @@ import faiss
 import numpy as np
 import torch
 
-from toolkit.api import build_index, EvalContext, IndexChoice, ToolkitError
+from toolkit.api import EvalContext, Evaluator, IndexChoice, ToolkitError, build_index
 
 
 def retrieval_metrics(query: np.ndarray, query_labels: np.ndarray, gallery: np.ndarray | None, gallery_labels: np.ndarray | None,
@@ -78,7 +78,7 @@ def _drop_self(neighbours: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return neighbours[keep].reshape(len(ids), -1)
 
 
-class KNNEvaluator:
+class KNNEvaluator(Evaluator):
     """Retrieval quality with faiss: precision@1, recall@k and MAP@R, by exact search unless the gallery is large.
 
     Args:

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from toolkit.api import EvalContext, ToolkitError, write_atomic
+from toolkit.api import EvalContext, Evaluator, ToolkitError, write_atomic
 
 
 def pair_indices(count: int, max_pairs: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,7 +53,7 @@ def verification_scores(distances: np.ndarray, same: np.ndarray) -> dict[str, fl
     }
 
 
-class VerificationEvaluator:
+class VerificationEvaluator(Evaluator):
     """Same/different verification by embedding distance: ROC-AUC, equal error rate, best-threshold accuracy.
 
     Every pair of the split is scored. A picture shows example pairs side by side with their dissimilarity
@@ -75,7 +75,7 @@ class VerificationEvaluator:
         self.split, self.max_pairs, self.examples, self.filename = split, max_pairs, examples, filename
         self.splits = [split]
 
-    def evaluate(self, context: EvalContext) -> dict[str, object]:
+    def evaluate(self, context: EvalContext) -> dict[str, float]:
         embeddings, labels = context.embed(self.split)
         generator = torch.Generator().manual_seed(context.seed)
         i, j = pair_indices(len(labels), self.max_pairs, generator)
@@ -87,10 +87,10 @@ class VerificationEvaluator:
                 "least two classes of two or more images each."
             )
         distances = torch.linalg.vector_norm(embeddings[i] - embeddings[j], dim=1).numpy()
-        metrics: dict[str, object] = verification_scores(distances, same)
+        metrics = verification_scores(distances, same)
         if self.examples:
             self._picture(context, i, j, same, distances, generator)
-            metrics["picture"] = self.filename
+            context.add_artifact("picture", self.filename)
         return metrics
 
     def _picture(self, context: EvalContext, i, j, same, distances, generator) -> None:

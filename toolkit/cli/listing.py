@@ -59,14 +59,17 @@ def describe(built: Registry) -> dict[str, Any]:
     for info in built.loaded.plugins:
         components = {kind: [c.name for c in built.components(kind) if c.plugin == info.name] for kind in KINDS}
         plugins.append({"name": info.name, "distribution": info.distribution, "version": info.version,
-                        "builtin": info.builtin, "hooks": info.hooks, "error": info.error,
+                        "builtin": info.builtin, "hooks": info.hooks, "requires_api": info.requires_api,
+                        "error": info.error, "traceback": info.traceback,
                         "components": {k: v for k, v in components.items() if v}})
     components = {kind: [{"name": c.name, "plugin": c.plugin, "summary": c.summary,
                           "parameters": [{"name": p.name, "type": p.type_name, "required": p.required,
                                           "default": None if p.required else repr(p.default), "doc": p.doc}
                                          for p in c.parameters]}
                          for c in built.components(kind)] for kind in KINDS}
-    return {"plugins": plugins, "components": components}
+    from toolkit.api import API_VERSION
+
+    return {"api_version": API_VERSION, "plugins": plugins, "components": components}
 
 
 def cache_file() -> Path:
@@ -118,10 +121,9 @@ def _file_stats(module: str) -> list[Any]:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    from toolkit.runfolder.rundir import read_json
+
+    data = read_json(path)
     return data if isinstance(data, dict) and isinstance(data.get("description"), dict) else None
 
 

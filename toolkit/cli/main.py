@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from toolkit.errors import ToolkitError
+from toolkit.evaluation.results import Evaluation
 
 KIND_CHOICES = ["datasets", "encoders", "losses", "samplers", "miners", "evaluators", "augmentations"]
 
@@ -64,13 +65,9 @@ def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str
 def format_metrics(metrics: dict[str, Any]) -> str:
     lines = [f"{metrics['recipe']}: {len(metrics['epochs'])} epochs, training {metrics['train_seconds']:.1f}s, "
              f"total {metrics['wall_seconds']:.1f}s on {metrics['device']}"]
-    for evaluator, values in metrics["evaluation"].items():
-        for key, value in values.items():
-            name = f"{evaluator}.{key}"
-            if isinstance(value, float):
-                lines.append(f"  {name:<32} {value:.4f}")
-            elif isinstance(value, (int, str)):
-                lines.append(f"  {name:<32} {value}")
+    evaluation = Evaluation.from_metrics(metrics)
+    lines += [f"  {name:<32} {value:.4f}" for name, value in evaluation.flat().items()]
+    lines += [f"  {name:<32} {path}" for name, path in evaluation.flat_artifacts().items()]
     return "\n".join(lines)
 
 
@@ -111,21 +108,29 @@ def prepare(recipe: str, overrides: tuple[str, ...]) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def plugins(as_json: bool) -> None:
-    """List installed plugins, their versions and the components each registers."""
+@click.option("--traceback", "show_traceback", is_flag=True, help="Show the full error of each plugin that failed to load.")
+def plugins(as_json: bool, show_traceback: bool) -> None:
+    """List installed plugins, their versions and the components each registers, with the plugin API version."""
     from toolkit.cli.listing import installed
 
-    rows = installed()["plugins"]
+    description = installed()
+    rows = description["plugins"]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps({"api_version": description["api_version"], "plugins": rows}, indent=2))
         return
+    click.echo(f"toolkit plugin API {description['api_version']}")
     for row in rows:
         origin = "built-in" if row["builtin"] else row["distribution"]
-        click.echo(f"{row['name']} ({origin} {row['version']})")
+        needs = f", needs API {row['requires_api']}" if row.get("requires_api") else ""
+        click.echo(f"{row['name']} ({origin} {row['version']}{needs})")
         if row["error"]:
             click.echo(click.style(f"  failed to load: {row['error']}", fg="red"))
+            if show_traceback and row.get("traceback"):
+                click.echo("  " + row["traceback"].rstrip().replace("\n", "\n  "))
         for kind, names in row["components"].items():
             click.echo(f"  {kind}: {', '.join(names)}")
+    if not show_traceback and any(row["error"] for row in rows):
+        click.echo("`toolkit plugins --traceback` shows the full error of each plugin that failed to load.")
 
 
 @main.command()

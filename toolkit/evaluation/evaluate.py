@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from toolkit.training.allocator import keep_freed_memory
 from toolkit.components.contracts import EvalContext, Evaluator
+from toolkit.evaluation.results import Evaluation, checked_metrics
 from toolkit.imagedata.datasets import Dataset, ImageSet
 from toolkit.training.distributed import World, gather_rows, row_range, share_buffers
 
@@ -65,10 +66,17 @@ def embed_across_ranks(dataset: Dataset, encoder: nn.Module, device: torch.devic
     return embedded
 
 
-def run_evaluators(evaluators: list[tuple[str, Evaluator]], context: EvalContext) -> dict[str, dict[str, Any]]:
-    """Each evaluator's metrics under its name (``knn``, ``kmeans``, ...); a repeated name gets ``_2``."""
-    results: dict[str, dict[str, Any]] = {}
+def run_evaluators(evaluators: list[tuple[str, Evaluator]], context: EvalContext) -> Evaluation:
+    """Each evaluator's metrics and artifacts under its name (``knn``, ``kmeans``, ...); a repeated name gets ``_2``.
+
+    Each evaluator gets its own view of ``context`` (the embeddings cache is shared), so the files it announces are
+    filed under its name. A metric that is not a number stops the run with an error naming the evaluator's plugin.
+    """
+    results = Evaluation()
     for name, evaluator in evaluators:
-        key = name if name not in results else f"{name}_{len(results) + 1}"
-        results[key] = evaluator.evaluate(context)
+        key = name if name not in results.metrics else f"{name}_{len(results.metrics) + 1}"
+        own = dataclasses.replace(context, artifacts={})
+        results.metrics[key] = checked_metrics(key, evaluator, evaluator.evaluate(own))
+        if own.artifacts:
+            results.artifacts[key] = own.artifacts
     return results

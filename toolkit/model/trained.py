@@ -101,10 +101,8 @@ def load_run(run_dir: str | Path, registry: Registry | None = None) -> TrainedMo
 
 
 def _status(run_dir: Path) -> str:
-    try:
-        return str(json.loads((run_dir / rundir.STATUS_FILE).read_text()).get("status", "unknown"))
-    except (OSError, ValueError, AttributeError):
-        return "unknown"
+    status = rundir.read_json(run_dir / rundir.STATUS_FILE)
+    return str(status.get("status", "unknown")) if isinstance(status, dict) else "unknown"
 
 
 def _read_json(path: Path) -> Any:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import ToolkitError
+from toolkit.evaluation.results import Evaluation
 from toolkit.runfolder.rundir import METRICS_FILE, RECIPE_FILE
 
 if sys.version_info >= (3, 11):
@@ -32,6 +33,7 @@ class RunRow:
     wall_seconds: float
     device: str
     metrics: dict[str, float]
+    artifacts: dict[str, str] = field(default_factory=dict)
     command: str = ""
     reference: str = ""
     notes: list[str] = field(default_factory=list)
@@ -58,11 +60,10 @@ def read_run(folder: Path, recipes_dir: Path | None = None, references: dict[str
     """One run folder's row: its metrics, and the command that reproduces it when the shipped recipe is found."""
     try:
         metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
-        values = {f"{evaluator}.{key}": float(value)
-                  for evaluator, results in metrics["evaluation"].items()
-                  for key, value in results.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
+        evaluation = Evaluation.from_metrics(metrics)
         row = RunRow(folder, str(metrics["recipe"]), len(metrics["epochs"]), float(metrics["train_seconds"]),
-                     float(metrics["wall_seconds"]), str(metrics.get("device", "")), values)
+                     float(metrics["wall_seconds"]), str(metrics.get("device", "")), evaluation.flat(),
+                     artifacts=evaluation.flat_artifacts())
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ToolkitError(
             f"{folder / METRICS_FILE} is not a toolkit metrics file ({type(exc).__name__}: {exc}). Give the folders of "

@@ -52,6 +52,14 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``, or None when it is missing or unreadable (a run folder may be half-written or old)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def remove_stale_temporaries(folder: Path) -> None:
     """Delete temporary files that a killed process left behind in ``folder``."""
     for stale in folder.glob(f".*{TEMP_SUFFIX}"):

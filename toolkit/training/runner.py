@@ -223,7 +223,7 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         return make_context(components.dataset, components.encoder, device, run_dir, recipe.run.seed,
                             recipe.run.eval_batch_size, components.loss, embedded)
 
-    watchers = [e for _, e in components.evaluators if callable(getattr(e, "on_epoch_end", None))]
+    watchers = [e for _, e in components.evaluators]  # on_epoch_end does nothing unless an evaluator defines it
 
     def end_of_epoch(record: EpochRecord) -> None:
         log.info("epoch %d/%d  loss %.5f  %.1fs  %.0f images/s  lr %.3g%s", record.epoch, recipe.run.epochs, record.loss,
@@ -273,14 +273,14 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         "wall_seconds": round(time.perf_counter() - started, 2),
         "device": str(device),
         "precision": precision,
-        "evaluation": evaluation,
+        **evaluation.as_dict(),
         **skipped_summary(components.dataset.skipped),
     }
     rundir.write_json(run_dir / rundir.METRICS_FILE, metrics)
     checkpoint.save(run_dir / rundir.ENCODER_FILE, {"encoder": components.encoder.state_dict()})
     loss_curve([r.epoch for r in state.history], [r.loss for r in state.history], run_dir / rundir.LOSS_PLOT, recipe.stem)
     if board:
-        board.metrics(evaluation, state.history[-1].epoch if state.history else 0)
+        board.metrics(evaluation.flat(), state.history[-1].epoch if state.history else 0)
     _write_status(run_dir, "finished", recipe.stem)
     write_report(run_dir)
     log.info("run folder: %s", run_dir)
@@ -290,7 +290,7 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
 def _train_state(recipe: Recipe, components: Components) -> TrainState:
     where = str(recipe.path)
     loss = components.loss
-    with_model = list(loss.model_parameters()) if hasattr(loss, "model_parameters") else []
+    with_model = list(loss.model_parameters())
     ids = {id(p) for p in with_model}
     own = [p for p in loss.parameters() if id(p) not in ids]
     main_params = list(components.encoder.parameters()) + with_model

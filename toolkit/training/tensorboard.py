@@ -37,11 +37,10 @@ class TensorBoardLog:
         self.writer.add_scalar("train/non_finite_steps", record.bad_steps, record.epoch)
         self.writer.flush()
 
-    def metrics(self, evaluation: dict[str, dict[str, Any]], epoch: int) -> None:
-        for evaluator, values in evaluation.items():
-            for key, value in values.items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    self.writer.add_scalar(f"{evaluator}/{key}", value, epoch)
+    def metrics(self, metrics: dict[str, float], epoch: int) -> None:
+        """``metrics`` as ``evaluator.metric`` -> value, each logged as ``evaluator/metric``."""
+        for name, value in metrics.items():
+            self.writer.add_scalar(name.replace(".", "/", 1), value, epoch)
         self.writer.flush()
 
     def close(self) -> None:
