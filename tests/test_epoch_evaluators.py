@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PIL import Image
 
 from tests.conftest import QUICK_RECIPE
@@ -21,6 +22,7 @@ max_points = 100
 """
 
 
+@pytest.mark.slow
 def test_validation_history_and_frames_survive_a_resume(write_recipe, tmp_path):
     recipe = write_recipe(TRIPLET_RECIPE)
     out = tmp_path / "run"

@@ -37,6 +37,7 @@ def _write_kaggle_csv(path, n: int, seed: int) -> None:
     np.savetxt(path, np.column_stack([labels, images.reshape(n, -1)]), fmt="%d", delimiter=",", header=header, comments="")
 
 
+@pytest.mark.slow
 def test_toolkit_plugins_prints_what_the_writing_a_plugin_page_shows(installed_example):
     page = (REPO / "docs" / "writing-a-plugin.md").read_text()
     shown = re.search(r"prints, after the built-in plugins:\n\n```text\n(.*?)```", page, re.DOTALL).group(1)
@@ -46,6 +47,7 @@ def test_toolkit_plugins_prints_what_the_writing_a_plugin_page_shows(installed_e
     assert shown in result.stdout  # one block: a load error would be printed inside it
 
 
+@pytest.mark.slow
 def test_the_example_recipe_trains_on_a_kaggle_format_csv(installed_example, tmp_path):
     _write_kaggle_csv(tmp_path / "fashion-mnist_train.csv", 200, seed=0)
     _write_kaggle_csv(tmp_path / "fashion-mnist_test.csv", 100, seed=1)
@@ -56,6 +58,7 @@ def test_the_example_recipe_trains_on_a_kaggle_format_csv(installed_example, tmp
     assert metrics["evaluation"]["knn"]["precision_at_1"] > 0.5  # ten well-separated bands: chance is 0.1
 
 
+@pytest.mark.slow
 def test_the_example_plugins_own_tests_pass(installed_example):
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests"),

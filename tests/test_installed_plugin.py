@@ -124,6 +124,7 @@ def test_the_plugin_is_installed_outside_the_environment_running_the_tests(insta
     assert "toolkit-stripes" not in {d.metadata["Name"] for d in metadata.distributions()}
 
 
+@pytest.mark.slow
 def test_installed_plugin_is_listed_with_its_version_and_components(installed_plugin):
     result = _toolkit("plugins", "--json", env=installed_plugin)
     assert result.returncode == 0, result.stderr
@@ -132,6 +133,7 @@ def test_installed_plugin_is_listed_with_its_version_and_components(installed_pl
     assert plugin["components"] == {"datasets": ["stripes"], "losses": ["squared_gap"]}
 
 
+@pytest.mark.slow
 def test_a_recipe_can_use_the_installed_plugins_dataset_and_loss(installed_plugin, tmp_path):
     recipe = tmp_path / "stripes.toml"
     recipe.write_text(RECIPE)
@@ -140,6 +142,7 @@ def test_a_recipe_can_use_the_installed_plugins_dataset_and_loss(installed_plugi
     assert "knn.precision_at_1" in result.stdout
 
 
+@pytest.mark.slow
 def test_allowlist_can_leave_the_installed_plugin_out(installed_plugin):
     listed = _toolkit("plugins", "--json", env=installed_plugin)
     left_out = _toolkit("plugins", "--json", env={**installed_plugin, "TOOLKIT_LOAD_PLUGINS": ""})

@@ -20,7 +20,7 @@ MNIST_RECIPES = ["mnist_mlp_siamese.toml", "mnist_triplet.toml", "mnist_center_l
 
 def data_overrides(name: str, tiny_mnist, tiny_faces) -> tuple[str, ...]:
     """Point a recipe at the tiny test data instead of the real data root."""
-    if name == "faces_siamese.toml":
+    if name in ("faces_siamese.toml", "faces_resnet.toml"):
         return (f'dataset.folder="{tiny_faces}"',)
     if name == "fashion_folder.toml":  # ten class folders of small images
         return (f'dataset.folder="{write_faces(tiny_faces.parent / "fashion", 10, 3)}"',)

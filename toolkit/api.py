@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "BatchKind": "toolkit.components.contracts",
     "EmbeddedBatch": "toolkit.components.contracts",
     "Loss": "toolkit.components.contracts",
+    "Encoder": "toolkit.components.contracts",
     "Sampler": "toolkit.components.contracts",
     "Miner": "toolkit.components.contracts",
     "MinedPairs": "toolkit.components.contracts",
@@ -45,13 +46,16 @@ _EXPORTS: dict[str, str] = {
     "ImageLoading": "toolkit.imagedata.files_dataset",
     "files_dataset": "toolkit.imagedata.files_dataset",
     "load_images": "toolkit.imagedata.cache",
-    # parameters of nested components
+    # parameters of nested components, and the hint for an unknown name
+    "Parameter": "toolkit.components.params",
     "check_parameters": "toolkit.components.params",
+    "did_you_mean": "toolkit.errors",
     # files an evaluator writes
     "write_atomic": "toolkit.runfolder.rundir",
     "write_json": "toolkit.runfolder.rundir",
     "loss_curve": "toolkit.reporting.plots",
     "scatter_by_class": "toolkit.reporting.plots",
+    "project_2d": "toolkit.reporting.projection",
     # nearest-neighbour search
     "IndexChoice": "toolkit.model.faiss_index",
     "build_index": "toolkit.model.faiss_index",

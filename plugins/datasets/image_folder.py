@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import Field
 import torch
 
 from toolkit.api import data_root, DATA_VARIABLE, Dataset, files_dataset, image_files, ImageFiles, IMAGE_SUFFIXES, ToolkitError
 
-from .reading import loading, with_reading_args
+from .reading import loading, Size, with_reading_args
 
 
 KINDS = ", ".join(s.lstrip(".") for s in IMAGE_SUFFIXES[:6])
@@ -53,12 +54,13 @@ def list_classes(classes: list[Path]) -> ImageFiles:
 
 @with_reading_args
 def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | None = None, test_dir: str | None = None,
-                 test_fraction: float = 0.2, split_by: Literal["identity", "image"] = "identity",
-                 train_classes: int | None = None, seed: int = 0,
-                 size: list[int] | None = None, channels: Literal[1, 3] = 1, normalize: bool = False,
+                 test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2,
+                 split_by: Literal["identity", "image"] = "identity",
+                 train_classes: Annotated[int, Field(ge=2)] | None = None, seed: int = 0,
+                 size: Size | None = None, channels: Literal[1, 3] = 1, normalize: bool = False,
                  mean: float = 0.5, std: float = 0.5, on_bad_image: Literal["error", "skip"] = "error",
                  load: Literal["cache", "memory", "stream"] = "cache", cache_dir: str | None = None,
-                 workers: int = 2) -> Dataset:
+                 workers: Annotated[int, Field(ge=0)] = 2) -> Dataset:
     """Images in one sub-folder per class (PGM, PNG, JPG, WebP, ...), decoded once into the prepared cache.
 
     With ``test_dir`` the two splits are two folders of classes (the AT&T faces: ``training/`` and
@@ -80,8 +82,6 @@ def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | N
         train_classes: train on the first this many class folders (sorted by name), test on the others.
         seed: seed of the random split.
     """
-    if test_dir is None and train_classes is None and not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be between 0 and 1 (or give test_dir), got {test_fraction}")
     root = Path(folder).expanduser()
     if not root.is_absolute():
         root = data_root(data_dir) / root

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from toolkit.api import data_root, DATA_VARIABLE, Dataset, files_dataset, ImageFiles, ToolkitError
 
-from .reading import loading, with_reading_args
+from .reading import loading, Size, with_reading_args
 
 SPLITS = ("train", "test", "query", "gallery")
 """Values of the split column: ``query`` and ``gallery`` are the two sides of a retrieval test (In-shop)."""
@@ -17,11 +19,11 @@ SPLITS = ("train", "test", "query", "gallery")
 
 @with_reading_args
 def image_table(*, table: str, root: str | None = None, data_dir: str | None = None,
-                train_classes: int | None = None, test_classes: list[str] | None = None,
-                size: list[int] | None = None, channels: Literal[1, 3] = 3, normalize: bool = False,
+                train_classes: Annotated[int, Field(ge=2)] | None = None, test_classes: list[str] | None = None,
+                size: Size | None = None, channels: Literal[1, 3] = 3, normalize: bool = False,
                 mean: float = 0.5, std: float = 0.5, on_bad_image: Literal["error", "skip"] = "error",
                 load: Literal["cache", "memory", "stream"] = "cache", cache_dir: str | None = None,
-                workers: int = 2) -> Dataset:
+                workers: Annotated[int, Field(ge=0)] = 2) -> Dataset:
     """Images listed in a table: CSV or Parquet with the columns ``path``, ``label`` and optionally ``split``.
 
     With a ``split`` column each row says its split: ``train``, ``test``, ``query`` or ``gallery`` (evaluate

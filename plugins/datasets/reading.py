@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
+
+from pydantic import Field
 
 from toolkit.api import ImageLoading, ImageReader
+
+Size = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]
+"""``[height, width]``, both positive."""
 
 READING_ARGS = """
         size: ``[height, width]`` every image is resized to (default: keep the size; all images must share it).

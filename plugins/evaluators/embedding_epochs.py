@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from pydantic import Field
 
-from toolkit.api import EvalContext, Evaluator, scatter_by_class, write_atomic
-
-
-def to_2d(embeddings: np.ndarray) -> np.ndarray:
-    """The embeddings when they are 2-D; else their first two principal components (fast enough for every epoch)."""
-    if embeddings.shape[1] == 2:
-        return embeddings
-    if embeddings.shape[1] == 1:
-        return np.hstack([embeddings, np.zeros_like(embeddings)])
-    centred = embeddings - embeddings.mean(axis=0)
-    _, _, components = np.linalg.svd(centred, full_matrices=False)
-    return centred @ components[:2].T
+from toolkit.api import EvalContext, Evaluator, project_2d, scatter_by_class, write_atomic
 
 
 class EmbeddingEpochsEvaluator(Evaluator):
@@ -32,19 +24,16 @@ class EmbeddingEpochsEvaluator(Evaluator):
         frame_seconds: how long each frame is shown in the animation.
     """
 
-    def __init__(self, *, split: str = "test", max_points: int = 2000, folder: str = "embedding_epochs",
-                 gif: str = "embedding_epochs.gif", frame_seconds: float = 0.6):
-        if max_points < 10:
-            raise ValueError(f"max_points must be at least 10, got {max_points}")
-        if frame_seconds <= 0:
-            raise ValueError(f"frame_seconds must be greater than 0, got {frame_seconds}")
+    def __init__(self, *, split: str = "test", max_points: Annotated[int, Field(ge=10)] = 2000,
+                 folder: str = "embedding_epochs", gif: str = "embedding_epochs.gif",
+                 frame_seconds: Annotated[float, Field(gt=0)] = 0.6):
         self.split, self.max_points, self.folder, self.gif, self.frame_seconds = split, max_points, folder, gif, frame_seconds
         self.splits = [split]
 
     def on_epoch_end(self, context: EvalContext, epoch: int) -> None:
         embeddings, labels = context.embed(self.split)
         keep = np.random.default_rng(context.seed).permutation(len(labels))[: self.max_points]
-        points = to_2d(embeddings.numpy()[keep])
+        points = project_2d(embeddings.numpy()[keep])  # PCA: fast enough for every epoch
         names = context.dataset.split(self.split).class_names
         title = f"epoch {epoch}: {embeddings.shape[1]}-D features, {self.split} split ({len(keep)} points)"
         scatter_by_class(points, labels.numpy()[keep], context.out_dir / self.folder / f"epoch_{epoch:03d}.png", title, names)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Annotated
 
+from pydantic import Field
 import torch
 
 from toolkit.api import EmbeddedBatch, EvalContext, Evaluator, loss_curve, write_json
@@ -51,9 +53,7 @@ class TripletAccuracyEvaluator(Evaluator):
     HISTORY = "validation.json"
     CURVE = "validation_curve.png"
 
-    def __init__(self, *, split: str = "test", count: int = 10_000, seed: int = 0, every_epoch: bool = True):
-        if count < 1:
-            raise ValueError(f"count must be at least 1, got {count}")
+    def __init__(self, *, split: str = "test", count: Annotated[int, Field(ge=1)] = 10_000, seed: int = 0, every_epoch: bool = True):
         self.split, self.count, self.seed, self.every_epoch = split, count, seed, every_epoch
         self.splits = [split]
         self._triplets: torch.Tensor | None = None

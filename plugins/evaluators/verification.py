@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from pydantic import Field
 import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 
@@ -66,12 +69,8 @@ class VerificationEvaluator(Evaluator):
         filename: file name of the picture in the run folder.
     """
 
-    def __init__(self, *, split: str = "test", max_pairs: int = 1_000_000, examples: int = 8,
-                 filename: str = "verification_pairs.png"):
-        if max_pairs < 1:
-            raise ValueError(f"max_pairs must be at least 1, got {max_pairs}")
-        if examples < 0:
-            raise ValueError(f"examples must be 0 or more, got {examples}")
+    def __init__(self, *, split: str = "test", max_pairs: Annotated[int, Field(ge=1)] = 1_000_000,
+                 examples: Annotated[int, Field(ge=0)] = 8, filename: str = "verification_pairs.png"):
         self.split, self.max_pairs, self.examples, self.filename = split, max_pairs, examples, filename
         self.splits = [split]
 
@@ -88,7 +87,7 @@ class VerificationEvaluator(Evaluator):
             )
         distances = torch.linalg.vector_norm(embeddings[i] - embeddings[j], dim=1).numpy()
         metrics = verification_scores(distances, same)
-        if self.examples:
+        if self.examples and context.dataset.split(self.split).is_image:
             self._picture(context, i, j, same, distances, generator)
             context.add_artifact("picture", self.filename)
         return metrics

@@ -1,6 +1,6 @@
 """What ``toolkit list`` and ``toolkit plugins`` show, kept in a cache file so that showing it imports no plugin.
 
-Building the registry imports every plugin, and the built-in ones import torch (about 2 s). What it yields for
+Building the registry imports every plugin, and the built-in ones import torch, which is slow. What it yields for
 these two commands (each plugin's version and hooks, each component's summary and parameters) changes only when
 the installed distributions or the plugins' files change. So the description is written to
 ``<cache folder>/components-<environment>.json`` together with a fingerprint of exactly those things: the
@@ -24,14 +24,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.components import hookspecs
+from toolkit.components.kinds import KINDS
 from toolkit.components.loading import ALLOWLIST_VARIABLE, ENTRY_POINT_GROUP
 
 if TYPE_CHECKING:
     from toolkit.components.registry import Registry
 
 CACHE_VARIABLE = "TOOLKIT_CACHE_DIR"
-KINDS: tuple[str, ...] = tuple(hookspecs.HOOKS)
 
 
 def installed() -> dict[str, Any]:

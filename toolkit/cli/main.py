@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
+from toolkit.components.kinds import KINDS
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.results import Evaluation
 
-KIND_CHOICES = ["datasets", "encoders", "losses", "samplers", "miners", "evaluators", "augmentations"]
 
 
 class _Group(click.Group):
@@ -150,10 +150,11 @@ def report(run_dirs: tuple[str, ...], metrics: tuple[str, ...], markdown: str | 
     A RUN_DIR may also be a folder of run folders.
     """
 
-    from toolkit.reporting.results_table import choose_metrics, find_runs, format_markdown, format_text, read_references, read_run, write_markdown
+    from toolkit.reporting.results_table import (choose_metrics, find_finished_runs, format_markdown, format_text,
+                                                 read_references, read_run, write_markdown)
 
     references = read_references(Path(reference) if reference else None)
-    rows = [read_run(folder, Path(recipes_dir), references) for folder in find_runs([Path(d) for d in run_dirs])]
+    rows = [read_run(folder, Path(recipes_dir), references) for folder in find_finished_runs([Path(d) for d in run_dirs])]
     columns = choose_metrics(rows, list(metrics))
     click.echo(format_text(rows, columns))
     if markdown:
@@ -162,7 +163,7 @@ def report(run_dirs: tuple[str, ...], metrics: tuple[str, ...], markdown: str | 
 
 
 @main.command(name="list")
-@click.argument("kind", required=False, type=click.Choice(KIND_CHOICES))
+@click.argument("kind", required=False, type=click.Choice(KINDS))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_components(kind: str | None, as_json: bool) -> None:
     """List registered components with their parameters (all kinds, or one KIND)."""

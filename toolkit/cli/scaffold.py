@@ -6,6 +6,7 @@ import keyword
 import re
 from pathlib import Path
 
+from toolkit.components.kinds import SINGULAR
 from toolkit.errors import ToolkitError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*[A-Za-z0-9]$|^[A-Za-z]$")
@@ -52,6 +53,23 @@ delete the kinds you do not need (and their `register_*` hook), and run the test
 `python -m pytest -q tests`.
 '''
 
+STUB_FACTORIES = {
+    "datasets": "{prefix}_dataset",
+    "encoders": "{cls}Encoder",
+    "losses": "{cls}Loss",
+    "samplers": "{cls}Sampler",
+    "miners": "{cls}Miner",
+    "evaluators": "{cls}Evaluator",
+}
+"""Kind → the stub factory the new plugin registers for it."""
+
+HOOK = '''
+
+@hookimpl
+def register_{kind}(register):
+    register("{{prefix}}_{singular}", {factory})
+'''
+
 INIT = '''\
 """{dist}: toolkit components, registered through the hooks below.
 
@@ -70,37 +88,8 @@ from .sampler import {cls}Sampler
 
 # The plugin API versions this plugin was written for; toolkit refuses to load it under any other.
 TOOLKIT_API = "{api_range}"
-
-
-@hookimpl
-def register_datasets(register):
-    register("{prefix}_dataset", {prefix}_dataset)
-
-
-@hookimpl
-def register_encoders(register):
-    register("{prefix}_encoder", {cls}Encoder)
-
-
-@hookimpl
-def register_losses(register):
-    register("{prefix}_loss", {cls}Loss)
-
-
-@hookimpl
-def register_samplers(register):
-    register("{prefix}_sampler", {cls}Sampler)
-
-
-@hookimpl
-def register_miners(register):
-    register("{prefix}_miner", {cls}Miner)
-
-
-@hookimpl
-def register_evaluators(register):
-    register("{prefix}_evaluator", {cls}Evaluator)
-'''
+''' + "".join(HOOK.format(kind=kind, singular=SINGULAR[kind], factory=factory)
+          for kind, factory in STUB_FACTORIES.items())
 
 NOT_IMPLEMENTED = '''\
 def _not_implemented(what: str) -> ToolkitError:

@@ -28,6 +28,8 @@ from typing import Any, Callable
 
 import pluggy
 
+from toolkit.components.kinds import KINDS
+
 hookspec = pluggy.HookspecMarker("toolkit")
 hookimpl = pluggy.HookimplMarker("toolkit")
 
@@ -132,13 +134,5 @@ def register_augmentations(register: Register) -> None:
     """
 
 
-HOOKS: dict[str, str] = {
-    "datasets": "register_datasets",
-    "encoders": "register_encoders",
-    "losses": "register_losses",
-    "samplers": "register_samplers",
-    "miners": "register_miners",
-    "evaluators": "register_evaluators",
-    "augmentations": "register_augmentations",
-}
+HOOKS: dict[str, str] = {kind: f"register_{kind}" for kind in KINDS}
 """Component kind → the hook that registers it."""

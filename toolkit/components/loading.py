@@ -10,16 +10,15 @@ A plugin module may declare the plugin API range it was written for, ``TOOLKIT_A
 
 from __future__ import annotations
 
-import difflib
 import os
 import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Iterable
 
 import pluggy
 
 from toolkit.components import hookspecs
+from toolkit.errors import did_you_mean
 
 ENTRY_POINT_GROUP = "toolkit"
 ALLOWLIST_VARIABLE = "TOOLKIT_LOAD_PLUGINS"
@@ -60,12 +59,6 @@ class LoadedPlugins:
             info = PluginInfo(plugin_name, "?", "?", builtin=False)
             self.plugins.append(info)
         info.error = f"{info.error}; {error}" if info.error else error
-
-
-def did_you_mean(name: str, known: Iterable[str], cutoff: float = 0.5) -> str:
-    """`` Did you mean 'x'?`` for the names close to ``name``, else nothing."""
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=cutoff)
-    return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def _allowed(distribution: str) -> bool:

@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from toolkit.components import hookspecs
-from toolkit.errors import ToolkitError
+from toolkit.components.kinds import KINDS, SINGULAR
+from toolkit.errors import ToolkitError, did_you_mean
 from toolkit.components.params import Parameter, parameters
-from toolkit.components.loading import LoadedPlugins, did_you_mean, load_plugins
+from toolkit.components.loading import LoadedPlugins, load_plugins
 
-KINDS: tuple[str, ...] = tuple(hookspecs.HOOKS)
-SINGULAR = {"datasets": "dataset", "encoders": "encoder", "losses": "loss", "samplers": "sampler",
-            "miners": "miner", "evaluators": "evaluator", "augmentations": "augmentation"}
 
 
 @dataclass(frozen=True)

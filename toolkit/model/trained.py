@@ -18,6 +18,7 @@ from toolkit.training import checkpoint
 
 from toolkit.runfolder import rundir
 from toolkit.recipes.build import build_dataset, build_encoder
+from toolkit.evaluation.evaluate import embed_images
 from toolkit.imagedata.datasets import Dataset, ImageSet
 from toolkit.errors import ToolkitError
 from toolkit.recipes.recipe import Recipe, load_recipe
@@ -51,19 +52,9 @@ class TrainedModel:
             )
         return self.dataset.split(name)
 
-    @torch.inference_mode()
     def embed(self, images: ImageSet, *, batch_size: int = 1024, progress: bool = False) -> torch.Tensor:
         """Embeddings ``(N, D)`` of every image, in batches, with a progress bar when asked."""
-        from tqdm import tqdm
-
-        starts = range(0, len(images), batch_size)
-        chunks = []
-        for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress or len(starts) < 2, leave=False):
-            index = torch.arange(start, min(start + batch_size, len(images)))
-            chunks.append(self.encoder(images.batch(index)).float())
-        if not chunks:
-            return torch.empty(0, 0)
-        return torch.cat(chunks)
+        return embed_images(self.encoder, images, torch.device("cpu"), batch_size, progress=progress)
 
 
 def load_run(run_dir: str | Path, registry: Registry | None = None) -> TrainedModel:

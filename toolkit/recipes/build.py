@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import sys
 import traceback
@@ -17,7 +16,7 @@ from torch import nn
 from toolkit.components.contracts import Evaluator, Loss, Miner, Sampler
 from toolkit.imagedata.augment import Augmentation
 from toolkit.imagedata.datasets import Dataset
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, did_you_mean
 from toolkit.components.params import check_parameters, parameters
 from toolkit.recipes.recipe import ComponentSpec, Recipe
 from toolkit.components.registry import Registry, default_registry
@@ -107,6 +106,9 @@ def _check_optimizers(recipe: Recipe, loss: Loss, where: str) -> None:
     """Build the optimizers and the scheduler once on a stand-in parameter, so bad values (a negative lr) show now."""
     stand_in = [nn.Parameter(torch.zeros(1))]
     main = make_optimizer(recipe.optimizer, stand_in, where)
+    for name, options in recipe.optimizer_groups.items():  # torch checks values only among the defaults
+        group = ComponentSpec(f"optimizer.groups.{name}", recipe.optimizer.name, {**recipe.optimizer.params, **options})
+        make_optimizer(group, [nn.Parameter(torch.zeros(1))], where)
     if recipe.loss_optimizer is not None:
         with_model = {id(p) for p in loss.model_parameters()}
         if not any(id(p) not in with_model for p in loss.parameters()):
@@ -269,8 +271,7 @@ def scheduler_classes() -> dict[str, type]:
 def _lookup_class(table: dict[str, type], spec: ComponentSpec, where: str, what: str) -> type:
     if spec.name in table:
         return table[spec.name]
-    close = difflib.get_close_matches(spec.name, list(table), n=3, cutoff=0.5)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    hint = did_you_mean(spec.name, table)
     raise ToolkitError(f"{where}: {spec.section}.name: unknown {what} {spec.name!r}.{hint} Known: {', '.join(sorted(table))}.")
 
 
@@ -300,7 +301,7 @@ def _instantiate(cls: type, first: Any, spec: ComponentSpec, where: str) -> Any:
         ) from None
 
 
-def make_optimizer(spec: ComponentSpec, params: list[nn.Parameter], where: str) -> torch.optim.Optimizer:
+def make_optimizer(spec: ComponentSpec, params: list[Any], where: str) -> torch.optim.Optimizer:
     return _instantiate(check_optimizer_spec(spec, where), params, spec, where)
 
 

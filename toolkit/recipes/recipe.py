@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any, Literal
 
 import pydantic
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, did_you_mean
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,7 +48,7 @@ class RunSettings(pydantic.BaseModel):
     precision: Literal["float32", "bfloat16", "auto"] = "float32"
     """``bfloat16``: the encoder's training passes run under bfloat16 autocast (``torch.autocast``); weights, optimizer
     state, the loss and evaluation stay float32. On CPUs with AMX or AVX-512 BF16 (``lscpu`` flags ``amx_bf16``,
-    ``avx512_bf16``) and on recent GPUs convolutions run about twice as fast (the built-in CNNs' BatchNorm and
+    ``avx512_bf16``) and on recent GPUs convolutions run faster (the built-in CNNs' BatchNorm and
     max-pooling keep bfloat16 inputs fast too); on other CPUs it is slower, and the run says so in its log. Results
     differ from float32 training by more than rounding: compare the metrics before relying on it. ``auto``: bfloat16
     where the run's device computes it natively, float32 elsewhere; the log and ``metrics.json`` say which ran."""
@@ -93,6 +92,8 @@ class Recipe:
     evaluators: list[ComponentSpec] = field(default_factory=list)
     augment: list[ComponentSpec] = field(default_factory=list)
     dataset_limit: int | None = None
+    optimizer_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warmup_epochs: int = 0
 
     @property
     def stem(self) -> str:
@@ -159,8 +160,7 @@ def _structure(data: dict[str, Any], path: Path) -> Recipe:
     data = copy.deepcopy(data)
     for section in data:
         if section not in SECTIONS:
-            close = difflib.get_close_matches(section, SECTIONS, n=2, cutoff=0.6)
-            hint = f" Did you mean [{close[0]}]?" if close else ""
+            hint = did_you_mean(section, SECTIONS, n=1, cutoff=0.6, show=lambda s: f"[{s}]")
             raise ToolkitError(f"{path}: unknown section [{section}].{hint} Recipe sections are: {', '.join(SECTIONS)}.")
     for section in REQUIRED_SECTIONS:
         if section not in data:
@@ -184,6 +184,7 @@ def _structure(data: dict[str, Any], path: Path) -> Recipe:
 
     optimizer = _component(data.get("optimizer", {"name": "Adam"}), "optimizer", path)
     scheduler = _component(data["scheduler"], "scheduler", path) if "scheduler" in data else None
+    groups, warmup = _optimizer_extras(optimizer, scheduler, path)
     miner = _component(data["miner"], "miner", path) if "miner" in data else None
 
     evaluators = _component_list(data, "evaluators", "evaluator", path)
@@ -193,6 +194,7 @@ def _structure(data: dict[str, Any], path: Path) -> Recipe:
         path=path, data=data, run=run, dataset=dataset, sampler=_component(data["sampler"], "sampler", path),
         encoder=_component(data["encoder"], "encoder", path), loss=loss, optimizer=optimizer, scheduler=scheduler,
         loss_optimizer=loss_optimizer, miner=miner, evaluators=evaluators, augment=augment, dataset_limit=limit,
+        optimizer_groups=groups, warmup_epochs=warmup,
     )
 
 
@@ -204,6 +206,22 @@ def _component_list(data: dict[str, Any], section: str, what: str, path: Path) -
             f"(one per {what}, each with name = \"...\"); got a {type(raw).__name__}."
         )
     return [_component(item, f"{section}.{i}", path) for i, item in enumerate(raw)]
+
+
+def _optimizer_extras(optimizer: ComponentSpec, scheduler: ComponentSpec | None,
+                      path: Path) -> tuple[dict[str, dict[str, Any]], int]:
+    """``[optimizer.groups.NAME]`` tables and ``warmup_epochs``, taken out of the optimizer's own options."""
+    groups = optimizer.params.pop("groups", {})
+    warmup = optimizer.params.pop("warmup_epochs", 0)
+    if not isinstance(groups, dict) or not all(isinstance(v, dict) for v in groups.values()):
+        raise ToolkitError(f"{path}: optimizer.groups must hold one table per parameter group, e.g. "
+                           "[optimizer.groups.backbone] with lr = 0.0001.")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise ToolkitError(f"{path}: optimizer.warmup_epochs must be a whole number of epochs >= 0; got {warmup!r}.")
+    if warmup and scheduler is not None and scheduler.name == "ReduceLROnPlateau":
+        raise ToolkitError(f"{path}: optimizer.warmup_epochs cannot precede ReduceLROnPlateau, which follows the loss "
+                           "rather than the epoch. Remove warmup_epochs or choose an epoch-based [scheduler].")
+    return groups, warmup
 
 
 def _table(value: Any, section: str, path: Path) -> dict[str, Any]:
@@ -228,8 +246,7 @@ def _pydantic_message(exc: pydantic.ValidationError, section: str, path: Path) -
         key = ".".join([section, *(str(p) for p in err["loc"])])
         if err["type"] == "extra_forbidden":
             known = list(RunSettings.model_fields)
-            close = difflib.get_close_matches(str(err["loc"][-1]), known, n=2, cutoff=0.5)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(err["loc"][-1]), known, n=1)
             problems.append(f"{key}: unknown key.{hint} Keys of [{section}]: {', '.join(known)}.")
         else:
             problems.append(f"{key}: {err['msg'].rstrip('.')}; got {err.get('input')!r}.")

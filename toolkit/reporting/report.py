@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from toolkit.evaluation.results import Evaluation
 from toolkit.runfolder import rundir
 from toolkit.components.contracts import EvalContext
 from toolkit.reporting.plots import retrieval_grid, scatter_by_class
+from toolkit.reporting.projection import project_2d
 
 QUERIES_IN_GRID = 6
 NEIGHBOURS_IN_GRID = 5
@@ -39,7 +39,7 @@ def write_figures(context: EvalContext, run_dir: Path, title: str, *, query_spli
     names = context.dataset.split(gallery_split).class_names
     leave_out = int(gallery_split == query_split)
     k = min(NEIGHBOURS_IN_GRID, len(gallery) - leave_out)
-    if len(queries) and k > 0:
+    if len(queries) and k > 0 and context.dataset.split(query_split).is_image:
         chosen = np.random.default_rng(context.seed).permutation(len(queries))[:QUERIES_IN_GRID]
         index = faiss.IndexFlatL2(gallery.shape[1])
         index.add(np.ascontiguousarray(gallery.numpy(), dtype=np.float32))
@@ -60,17 +60,9 @@ def write_figures(context: EvalContext, run_dir: Path, title: str, *, query_spli
         retrieval_grid(rows, neighbours, run_dir / rundir.RETRIEVAL_PLOT,
                        f"{title}: {query_split} queries and their {k} nearest {gallery_split} images (✗ = other class)")
     if not any(run_dir.glob("embeddings_*.png")) and len(queries) > 2:
-        points = _pca_2d(queries)
+        points = project_2d(queries.double().numpy())
         scatter_by_class(points, query_labels.numpy(), run_dir / f"embeddings_{query_split}_pca.png",
                          f"PCA of {queries.shape[1]}-D embeddings, {query_split} split ({len(queries)} points)", query_names)
-
-
-def _pca_2d(embeddings: torch.Tensor) -> np.ndarray:
-    x = embeddings.double() - embeddings.double().mean(0)
-    if x.shape[1] <= 2:
-        return torch.nn.functional.pad(x, (0, 2 - x.shape[1])).numpy()
-    _, _, v = torch.linalg.svd(x, full_matrices=False)
-    return (x @ v[:2].T).numpy()
 
 
 IMAGE_TYPES = {".png": "image/png", ".gif": "image/gif"}

@@ -12,7 +12,7 @@ from typing import Any
 
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.results import Evaluation
-from toolkit.runfolder.rundir import METRICS_FILE, RECIPE_FILE
+from toolkit.runfolder.rundir import METRICS_FILE, RECIPE_FILE, is_finished_run
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,14 +39,14 @@ class RunRow:
     notes: list[str] = field(default_factory=list)
 
 
-def find_runs(paths: list[Path]) -> list[Path]:
-    """Run folders among ``paths``: each path is a run folder, or a folder whose sub-folders are runs."""
+def find_finished_runs(paths: list[Path]) -> list[Path]:
+    """Finished run folders among ``paths``: each path is one, or a folder whose sub-folders are."""
     found: list[Path] = []
     for path in paths:
-        if (path / METRICS_FILE).is_file():
+        if is_finished_run(path):
             found.append(path)
             continue
-        children = sorted(p for p in path.iterdir() if (p / METRICS_FILE).is_file()) if path.is_dir() else []
+        children = sorted(p for p in path.iterdir() if is_finished_run(p)) if path.is_dir() else []
         if not children:
             raise ToolkitError(
                 f"{path}: no {METRICS_FILE} here or in its sub-folders, so there is no finished run to report. Give the "

@@ -110,6 +110,11 @@ def is_run_dir(path: Path) -> bool:
     return (path / RECIPE_FILE).is_file() and ((path / STATUS_FILE).is_file() or (path / CHECKPOINT_FILE).is_file())
 
 
+def is_finished_run(path: Path) -> bool:
+    """Whether ``path`` holds the results of a run that completed: its ``metrics.json``."""
+    return (path / METRICS_FILE).is_file()
+
+
 def _check_replaceable(path: Path) -> None:
     """``--overwrite`` replaces a run folder, never a folder of other files, the current folder or one above it."""
     resolved, here = path.resolve(), Path.cwd().resolve()

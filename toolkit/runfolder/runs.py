@@ -77,14 +77,14 @@ def _process_is_gone(status: dict[str, Any]) -> bool:
     return False
 
 
-def find_runs(root: Path) -> list[RunSummary]:
+def summarise_runs_under(root: Path) -> list[RunSummary]:
     """Every folder under ``root`` (``root`` included, at most a few levels down) that holds a ``recipe.toml``,
     newest first."""
     found = []
     root_depth = len(root.parts)
     for folder, subfolders, files in os.walk(root, followlinks=True):  # depth-bounded, so link loops end
         here = Path(folder)
-        if rundir.RECIPE_FILE in files and (rundir.STATUS_FILE in files or rundir.CHECKPOINT_FILE in files):
+        if rundir.is_run_dir(here):
             found.append(summarise(here))
             subfolders.clear()  # a run folder holds no other runs
         elif len(here.parts) - root_depth >= MAX_DEPTH:

@@ -30,7 +30,8 @@ class TensorBoardLog:
 
         self.writer = SummaryWriter(log_dir=str(run_dir / LOG_FOLDER))
 
-    def epoch(self, record: Any) -> None:
+    def on_epoch_end(self, record: Any) -> None:
+        """An epoch callback: the epoch's loss, learning rate, speed and skipped steps."""
         self.writer.add_scalar("train/loss", record.loss, record.epoch)
         self.writer.add_scalar("train/lr", record.lr, record.epoch)
         self.writer.add_scalar("train/images_per_second", record.images_per_second, record.epoch)
