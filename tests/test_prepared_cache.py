@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import os
 from pathlib import Path
 
@@ -154,3 +155,14 @@ def test_a_damaged_cache_file_is_named_with_the_fix(files, tmp_path):
         handle.truncate(100)
     with pytest.raises(ToolkitError, match=r"are damaged .* Delete that folder"):
         load_images(files, READER, name="people", cache_dir=tmp_path / "cache")
+
+
+def test_a_killed_preparation_leaves_a_temporary_folder_that_the_next_one_deletes(files, tmp_path):
+    root = tmp_path / "cache"
+    folder = load_images(files, READER, name="people", cache_dir=root).folder
+    shutil.rmtree(folder)
+    abandoned = root / f".{folder.name}.999999999.tmp"  # no process has this id
+    abandoned.mkdir()
+    (abandoned / "images.u8").write_bytes(b"\0" * 10)
+    assert len(load_images(files, READER, name="people", cache_dir=root).images) == 12
+    assert not abandoned.exists() and [p.name for p in root.iterdir()] == [folder.name]

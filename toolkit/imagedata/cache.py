@@ -108,6 +108,7 @@ def stream_images(files: ImageFiles, reader: ImageReader, *, on_bad_image: OnBad
 
 def _prepare(files: ImageFiles, reader: ImageReader, folder: Path, on_bad_image: OnBadImage) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(folder)
     temporary = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir()
@@ -125,6 +126,24 @@ def _prepare(files: ImageFiles, reader: ImageReader, folder: Path, on_bad_image:
                 raise
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _remove_abandoned(folder: Path) -> None:
+    """Delete the temporary folders that killed preparations of ``folder`` left behind (their process is gone)."""
+    for temporary in folder.parent.glob(f".{folder.name}.*.tmp"):
+        pid = temporary.name[len(folder.name) + 2:-len(".tmp")]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def _new_array(path: Path, shape: tuple[int, ...]) -> np.ndarray:
