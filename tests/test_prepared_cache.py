@@ -1,10 +1,10 @@
-"""The prepared cache: images decoded once into a memory-mapped uint8 array, keyed by the files and settings."""
+"""The prepared cache: images decoded once into a uint8 array file, keyed by the files and settings."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""The prepared cache: images decoded and resized once into a memory-mapped uint8 array, read like a tensor.
+"""The prepared cache: images decoded and resized once into a uint8 array file, read like a tensor.
 
 A cache folder is named after a fingerprint of the file list (paths, sizes, modification times, labels) and of
 the preparation settings, so any change to either prepares a new one. It is written under a temporary name and
