@@ -45,13 +45,14 @@ class RunSettings(pydantic.BaseModel):
     """Embed all members of a pair/triplet batch in one forward pass: fewer, larger calls. The built-in CNNs'
     BatchNorm still computes statistics per member, as separate passes would; a plugin encoder's ``nn.BatchNorm2d``
     sees the members together unless it reads :func:`toolkit.api.batch_members`."""
-    precision: Literal["float32", "bfloat16", "auto"] = "float32"
+    precision: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
     """``bfloat16``: the encoder's training passes run under bfloat16 autocast (``torch.autocast``); weights, optimizer
     state, the loss and evaluation stay float32. On CPUs with AMX or AVX-512 BF16 (``lscpu`` flags ``amx_bf16``,
     ``avx512_bf16``) and on recent GPUs convolutions run faster (the built-in CNNs' BatchNorm and
     max-pooling keep bfloat16 inputs fast too); on other CPUs it is slower, and the run says so in its log. Results
-    differ from float32 training by more than rounding: compare the metrics before relying on it. ``auto``: bfloat16
-    where the run's device computes it natively, float32 elsewhere; the log and ``metrics.json`` say which ran."""
+    differ from float32 training by more than rounding: compare the metrics before relying on it. ``float16``: float16
+    autocast with a gradient scaler (saved in checkpoints), for GPUs without bfloat16. ``auto``: bfloat16 where the
+    run's device computes it natively, float32 elsewhere; the log and ``metrics.json`` say which ran."""
     max_bad_steps: int = pydantic.Field(20, ge=0)
     """Training stops once more steps than this had a non-finite loss."""
     eval_batch_size: int = pydantic.Field(1024, ge=1)

@@ -140,8 +140,10 @@ def _prepare_training(setup: RunSetup, saved: dict[str, Any] | None, run_dir: Pa
     if recipe.run.compile:
         components.encoder.compile()  # in place: state_dict keys and checkpoints stay those of the plain module
     state = _train_state(recipe, components)
-    forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward,
-                        training_precision(recipe.run.precision, device))
+    precision = training_precision(recipe.run.precision, device)
+    if precision == "float16":
+        state.scaler = torch.amp.GradScaler(device.type)
+    forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward, precision)
     sampler = planned(distributed.shard(components.sampler, setup.world), train_images)  # streamed images decode ahead
     training = Training(state, sampler, train_images, forward, recipe.run, device, setup.world)
     if saved is not None:
