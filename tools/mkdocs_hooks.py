@@ -31,9 +31,9 @@ REPO = Path(__file__).resolve().parent.parent
 RECIPES = REPO / "recipes"
 RESULTS = "results"
 KIND_TITLES = {"datasets": "Datasets", "encoders": "Encoders", "losses": "Losses", "samplers": "Samplers",
-               "miners": "Miners", "evaluators": "Evaluators"}
+               "miners": "Miners", "evaluators": "Evaluators", "augmentations": "Augmentations"}
 SECTION_OF_KIND = {"datasets": "dataset", "encoders": "encoder", "losses": "loss", "samplers": "sampler",
-                   "miners": "miner", "evaluators": "evaluators"}
+                   "miners": "miner", "evaluators": "evaluators", "augmentations": "augment"}
 ROLE = re.compile(r":(?:class|meth|func|mod|data|attr|exc|obj):`~?([^`]+)`")
 
 

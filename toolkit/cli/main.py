@@ -87,6 +87,26 @@ def validate(recipe: str, overrides: tuple[str, ...]) -> None:
 
 
 @main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one recipe key.")
+def prepare(recipe: str, overrides: tuple[str, ...]) -> None:
+    """Decode and resize RECIPE's images once into the prepared cache, so runs start at memory speed."""
+    import logging
+
+    from toolkit.cli.prepare import prepare_recipe
+
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger("toolkit").addHandler(console)
+    logging.getLogger("toolkit").setLevel(logging.INFO)
+    try:
+        lines = prepare_recipe(recipe, overrides)
+    finally:
+        logging.getLogger("toolkit").removeHandler(console)
+    click.echo("\n".join(lines))
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--traceback", "show_traceback", is_flag=True, help="Show the full error of each plugin that failed to load.")
 def plugins(as_json: bool, show_traceback: bool) -> None:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from toolkit.components.contracts import Evaluator, Loss, Miner, Sampler
+from toolkit.imagedata.augment import Augmentation
 from toolkit.imagedata.datasets import Dataset
 from toolkit.errors import ToolkitError, did_you_mean
 from toolkit.components.params import check_parameters, parameters
@@ -31,6 +32,7 @@ class Components:
     encoder: nn.Module
     loss: Loss
     evaluators: list[tuple[str, Evaluator]] = field(default_factory=list)
+    augmentation: Augmentation | None = None
 
 
 def build_components(recipe: Recipe, registry: Registry | None = None) -> Components:
@@ -77,7 +79,8 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
     _check_optimizers(recipe, loss, where)
     if recipe.run.tensorboard:
         require_tensorboard(where)
-    return Components(dataset, sampler, encoder, loss, evaluators)
+    augmentation = Augmentation([(spec.name, _build(registry, "augmentations", spec, where)) for spec in recipe.augment])
+    return Components(dataset, sampler, encoder, loss, evaluators, augmentation)
 
 
 def build_dataset(recipe: Recipe, registry: Registry | None = None) -> Dataset:
@@ -146,6 +149,8 @@ def check_against_data(recipe: Recipe, components: Components) -> None:
         ) from None
     finally:
         encoder.train(was_training)
+    if components.augmentation is not None and len(images):
+        components.augmentation.check(images.images[0], str(recipe.path))
     if not isinstance(output, torch.Tensor) or output.ndim != 2:
         shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
         raise ToolkitError(

@@ -100,6 +100,8 @@ def recipe_schema(registry: Registry | None = None) -> dict[str, Any]:
             "scheduler": {"$ref": "#/$defs/scheduler"},
             "evaluators": {"type": "array", "description": "One [[evaluators]] table per evaluator, run after training.",
                            "items": section("evaluators")},
+            "augment": {"type": "array", "description": "One [[augment]] table per training-time augmentation step.",
+                        "items": section("augmentations")},
         },
     }
     schema["$defs"] = defs

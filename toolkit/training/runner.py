@@ -22,6 +22,9 @@ from toolkit.recipes.build import Components, build_components, check_against_da
 from toolkit.evaluation.calibration import calibrate_run, held_out_split
 from toolkit.errors import RunInterrupted, ToolkitError
 from toolkit.imagedata.datasets import ImageSet
+from toolkit.imagedata.augment import with_augmentation
+from toolkit.imagedata.decoding import skipped_summary
+from toolkit.imagedata.streaming import planned
 from toolkit.components.contracts import EvalContext
 from toolkit.evaluation.evaluate import embed_across_ranks, make_context, run_evaluators
 from toolkit.training.interrupt import GracefulStop
@@ -129,7 +132,7 @@ class RunSetup:
 
 def _prepare_training(setup: RunSetup, saved: dict[str, Any] | None, run_dir: Path) -> Training:
     recipe, components, device = setup.recipe, setup.components, setup.device
-    train_images = _on_device(components.dataset.split("train"), device)
+    train_images = with_augmentation(_on_device(components.dataset.split("train"), device), components.augmentation)
     components.encoder.to(device)
     components.loss.to(device)
     if recipe.run.channels_last:
@@ -141,8 +144,8 @@ def _prepare_training(setup: RunSetup, saved: dict[str, Any] | None, run_dir: Pa
     if precision == "float16":
         state.scaler = torch.amp.GradScaler(device.type)
     forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward, precision)
-    training = Training(state, distributed.shard(components.sampler, setup.world), train_images, forward, recipe.run,
-                        device, setup.world)
+    sampler = planned(distributed.shard(components.sampler, setup.world), train_images)  # streamed images decode ahead
+    training = Training(state, sampler, train_images, forward, recipe.run, device, setup.world)
     if saved is not None:
         _restore(training, saved, recipe.path, run_dir)
     # after loading: DistributedDataParallel starts every rank from rank 0's weights
@@ -217,6 +220,7 @@ def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, An
         "device": str(setup.device),
         "precision": precision,
         **evaluation.as_dict(),
+        **skipped_summary(components.dataset.skipped),
     }
     _write_results(run_dir, recipe.stem, components.encoder, history, metrics)
     if board:
