@@ -43,8 +43,8 @@ def test_torchscript_export_loads_without_the_toolkit_and_gives_the_same_embeddi
 
 
 def test_onnx_export_runs_in_onnxruntime_and_gives_the_same_embeddings(trained_run, tmp_path):
-    onnxruntime = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'toolkit[onnx]')")
-    onnx = pytest.importorskip("onnx", reason="onnx is not installed (pip install 'toolkit[onnx]')")
+    onnxruntime = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'metric-toolkit[onnx]')")
+    onnx = pytest.importorskip("onnx", reason="onnx is not installed (pip install 'metric-toolkit[onnx]')")
     out = tmp_path / "model.onnx"
     result = invoke("export", trained_run, "--format", "onnx", "-o", out)
     assert result.exit_code == 0, result.output
@@ -58,7 +58,7 @@ def test_onnx_export_runs_in_onnxruntime_and_gives_the_same_embeddings(trained_r
 def test_onnx_without_its_packages_says_what_to_install(trained_run, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # makes `import onnx` fail as if it were not installed
     result = invoke("export", trained_run, "--format", "onnx", "-o", tmp_path / "m.onnx")
-    assert result.exit_code == 2 and "toolkit[onnx]" in result.output and "--format torchscript" in result.output
+    assert result.exit_code == 2 and "metric-toolkit[onnx]" in result.output and "--format torchscript" in result.output
     assert not (tmp_path / "m.onnx").exists()
 
 

@@ -26,7 +26,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
-@click.version_option(package_name="toolkit")
+@click.version_option(package_name="metric-toolkit")
 def main() -> None:
     """Train and compare metric-learning embedding models from TOML recipes."""
 

@@ -17,7 +17,7 @@ from toolkit.components import hookspecs
 
 ENTRY_POINT_GROUP = "toolkit"
 ALLOWLIST_VARIABLE = "TOOLKIT_LOAD_PLUGINS"
-BUILTIN_DISTRIBUTION = "toolkit"
+BUILTIN_DISTRIBUTION = "metric-toolkit"
 
 
 @dataclass

@@ -92,7 +92,7 @@ def _onnx(model: TrainedModel, batch: torch.Tensor, path: Path) -> np.ndarray:
     except ImportError as exc:
         raise ToolkitError(
             f"--format onnx needs the onnx and onnxruntime packages ({exc.name} is not installed). Install them with "
-            "`pip install 'toolkit[onnx]'` (or `pip install onnx onnxruntime`), or export with --format torchscript, "
+            "`pip install 'metric-toolkit[onnx]'` (or `pip install onnx onnxruntime`), or export with --format torchscript, "
             "which needs nothing extra."
         ) from None
 
