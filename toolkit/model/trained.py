@@ -54,11 +54,11 @@ class TrainedModel:
     @torch.inference_mode()
     def embed(self, images: ImageSet, *, batch_size: int = 1024, progress: bool = False) -> torch.Tensor:
         """Embeddings ``(N, D)`` of every image, in batches, with a progress bar when asked."""
-        from tqdm import tqdm
+        from toolkit.progress import progress as progress_display
 
         starts = range(0, len(images), batch_size)
         chunks = []
-        for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress or len(starts) < 2, leave=False):
+        for start in progress_display(starts, desc="embedding", unit="batch", enabled=progress and len(starts) >= 2):
             index = torch.arange(start, min(start + batch_size, len(images)))
             chunks.append(self.encoder(images.batch(index)).float())
         if not chunks:

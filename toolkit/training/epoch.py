@@ -10,7 +10,6 @@ from typing import Any, Callable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from toolkit.training import rng
 from toolkit.training.allocator import keep_freed_memory
@@ -18,6 +17,7 @@ from toolkit.components.contracts import Batch, EmbeddedBatch, Loss, Sampler
 from toolkit.imagedata.datasets import ImageSet
 from toolkit.training.distributed import World, all_finite, global_mean
 from toolkit.errors import ToolkitError
+from toolkit.progress import progress as progress_display
 from toolkit.training.members import joint_members
 
 
@@ -168,8 +168,8 @@ def train_epoch(
     snapshot = copy.deepcopy({"encoder": state.encoder.state_dict(), "loss": state.loss.state_dict(),
                               "optimizers": [o.state_dict() for o in state.optimizers]})
     start = time.perf_counter() - done.seconds
-    bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=not progress, dynamic_ncols=True,
-               initial=done.step, total=done.step + len(batches))
+    bar = progress_display(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", enabled=progress,
+                           initial=done.step, total=done.step + len(batches))
     for batch in bar:
         if stop_requested is not None and stop_requested():
             bar.close()

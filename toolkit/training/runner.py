@@ -277,7 +277,6 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         board.metrics(evaluation, state.history[-1].epoch if state.history else 0)
     _write_status(run_dir, "finished", recipe.stem)
     write_report(run_dir)
-    log.info("run folder: %s", run_dir)
     return RunResult(run_dir, metrics)
 
 
