@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 
@@ -83,25 +86,37 @@ def embed(run_dir: str, split: str | None, images: tuple[str, ...], output: str,
 def compare(run_dir: str, image_a: str, image_b: str, as_json: bool) -> None:
     """Distance between two images' embeddings, and whether they show the same thing under the run's
     calibrated threshold."""
-    from toolkit.model.trained import load_run
+    from toolkit.model.python_api import load_run
 
     model = load_run(run_dir)
-    paths = [Path(image_a), Path(image_b)]
-    vectors = model.embed(model.transform.image_set(_read_images(model, paths)))
-    distance = float((vectors[0] - vectors[1]).norm())
-    threshold = model.threshold
-    verdict = None if threshold is None else ("same" if distance <= threshold["threshold"] else "different")
+    with _warnings_as_notes():
+        result = model.compare(Path(image_a), Path(image_b))
+    calibration = model.trained.threshold
     if as_json:
-        click.echo(json.dumps({"image_a": image_a, "image_b": image_b, "distance": distance, "verdict": verdict,
-                               "threshold": None if threshold is None else threshold["threshold"],
-                               "threshold_accuracy": None if threshold is None else threshold["held_out_accuracy"]}))
+        click.echo(json.dumps({"image_a": image_a, "image_b": image_b, "distance": result.distance,
+                               "verdict": result.verdict, "threshold": _rounded(result.threshold),
+                               "threshold_accuracy": None if calibration is None else _rounded(calibration["held_out_accuracy"])}))
         return
-    if threshold is None:
-        click.echo(f"dissimilarity {distance:.4f} (no calibrated threshold in {run_dir}: its held-out split had no "
+    if calibration is None:
+        click.echo(f"distance {result.distance:.4f} (no calibrated threshold in {run_dir}: its held-out split had no "
                    "pairs of both kinds, so there is no same/different verdict)")
         return
-    click.echo(f"dissimilarity {distance:.4f} → {verdict}  (threshold {threshold['threshold']:.4f}, "
-               f"{threshold['held_out_accuracy']:.1%} accurate on held-out {threshold['split']} pairs)")
+    click.echo(f"distance {result.distance:.4f} → {result.verdict}  (threshold {result.threshold:.4f}, "
+               f"{calibration['held_out_accuracy']:.1%} accurate on held-out {calibration['split']} pairs)")
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)  # stored as float32: digits beyond 6 are noise
+
+
+@contextmanager
+def _warnings_as_notes() -> Iterator[None]:
+    """The Python API warns about converted images; a command prints the same sentence as a note."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        yield
+    for warning in caught:
+        _note(str(warning.message))
 
 
 def _gallery_source(gallery: str | None, split: str | None) -> str:

@@ -51,6 +51,12 @@ class ImageReader:
                 f"Cannot read the image {str(path)!r} ({type(exc).__name__}: {exc}). Replace it with a readable "
                 f"image file ({', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES[:6])}, ...) or remove it."
             ) from None
+        return self.convert(image)
+
+    def convert(self, image: Any) -> tuple[torch.Tensor, list[str]]:
+        """A PIL image as ``uint8`` ``(channels, height, width)``, and the conversions made to it."""
+        from PIL import Image
+
         conversions = []
         mode = "L" if self.channels == 1 else "RGB"
         if image.mode != mode:
