@@ -77,15 +77,22 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 @main.command()
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one recipe key.")
-def validate(recipe: str, overrides: tuple[str, ...]) -> None:
+@click.option("--print", "show", is_flag=True, help="Also print the resolved recipe: overrides applied, every default written out.")
+def validate(recipe: str, overrides: tuple[str, ...], show: bool) -> None:
     """Check RECIPE (syntax, components, parameters, data files) without training."""
-    from toolkit.recipes.build import build_components, check_against_data
     from toolkit.recipes.recipe import load_recipe
+
+    parsed = load_recipe(recipe, overrides)  # a missing file or bad TOML is reported before torch is imported
+    from toolkit.components.registry import default_registry
+    from toolkit.recipes.build import build_components, check_against_data
     from toolkit.training.runner import pick_device
 
-    parsed = load_recipe(recipe, overrides)
     pick_device(parsed.run.device, parsed.path)
     check_against_data(parsed, build_components(parsed))
+    if show:
+        from toolkit.cli.resolved import format_resolved
+
+        click.echo(format_resolved(parsed, default_registry()))
     click.echo(f"{recipe}: OK")
 
 

@@ -20,6 +20,7 @@ import torch
 from toolkit.runfolder import rundir
 from toolkit.components.contracts import EvalContext
 from toolkit.reporting.plots import retrieval_grid, scatter_by_class
+from toolkit.environment import describe as describe_environment
 
 QUERIES_IN_GRID = 6
 NEIGHBOURS_IN_GRID = 5
@@ -151,6 +152,8 @@ def render_report(run_dir: Path) -> str:
         return f"<div{css}><h2>{html.escape(heading)}</h2>{_image_tag(path, path.name)}</div>"
 
     parts.append('<div class="figures">' + "".join(figure(h, p) for h, p in figures if p.is_file()) + "</div>")
+    if metrics.get("environment"):  # below the pictures: the first screen shows results
+        parts += ["<h2>What ran</h2>", _table(["what", "value"], describe_environment(metrics["environment"]))]
     if recipe_text:
         parts += ["<h2>Recipe</h2>", f"<pre>{html.escape(recipe_text, quote=False)}</pre>"]
     parts.append(f'<p class="meta">Written {time.strftime("%Y-%m-%d %H:%M:%S")} by toolkit.</p>')

@@ -30,6 +30,7 @@ from toolkit.components.registry import Registry
 from toolkit.training.tensorboard import TensorBoardLog, tensorboard_log
 from toolkit.training.epoch import BatchLoss, EpochProgress, EpochRecord, StopRequested, TrainState, run_training
 from toolkit.imagedata.transform import ImageTransform
+from toolkit.environment import environment
 
 log = logging.getLogger("toolkit")
 
@@ -268,6 +269,7 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
         "wall_seconds": round(time.perf_counter() - started, 2),
         "device": str(device),
         "precision": precision,
+        "environment": environment(device, precision),
         "evaluation": evaluation,
     }
     rundir.write_json(run_dir / rundir.METRICS_FILE, metrics)

@@ -1,0 +1,45 @@
+"""A run records what it ran on; `toolkit validate --print` shows the recipe as it will run."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from importlib import metadata
+
+import torch
+from click.testing import CliRunner
+
+import toolkit
+from tests.conftest import REPO
+from toolkit.cli.main import main
+
+
+def test_metrics_json_records_versions_device_threads_and_precision(trained_run):
+    env = json.loads((trained_run / "metrics.json").read_text())["environment"]
+    assert env["versions"]["metric-toolkit"] == toolkit.__version__
+    assert env["versions"]["torch"] == torch.__version__
+    assert env["versions"]["torchvision"] == metadata.version("torchvision")
+    assert env["versions"]["pytorch-metric-learning"] == metadata.version("pytorch-metric-learning")
+    assert any(name.startswith("faiss") for name in env["versions"])
+    assert env["plugins"]["metric-toolkit"] == toolkit.__version__
+    assert env["device"] == "cpu" and env["cpu"] and env["device_name"] == env["cpu"]
+    assert env["threads"] == torch.get_num_threads() and env["precision"] == "float32"
+
+
+def test_the_report_shows_what_ran(trained_run):
+    page = (trained_run / "report.html").read_text()
+    assert "What ran" in page and f"<td>{torch.__version__}</td>" in page
+
+
+def test_validate_print_shows_the_recipe_with_overrides_and_defaults(tmp_path):
+    result = CliRunner().invoke(main, ["validate", str(REPO / "recipes" / "quickstart.toml"), "--print",
+                                       "--set", "run.epochs=3"])
+    assert result.exit_code == 0, result.output
+    text, _, last = result.output.rstrip("\n").rpartition("\n")
+    resolved = tomllib.loads(text)
+    assert last.endswith("quickstart.toml: OK")
+    assert resolved["run"]["epochs"] == 3 and resolved["run"]["max_bad_steps"] == 20
+    assert resolved["sampler"]["drop_last"] is False and resolved["optimizer"]["betas"] == [0.9, 0.999]
+    again = tmp_path / "resolved.toml"
+    again.write_text(text)
+    assert CliRunner().invoke(main, ["validate", str(again)]).exit_code == 0
