@@ -203,7 +203,7 @@ def _commands(group: click.Group, parent: click.Context, prefix: str, level: int
         arguments = [p for p in command.params if isinstance(p, click.Argument)]
         if arguments:
             lines += ["| argument | type | required |", "| --- | --- | --- |"]
-            lines += [f"| `{a.human_readable_name}` | {cell(_type_name(a))} | {'yes' if a.required else 'no'} |" for a in arguments]
+            lines += [f"| `{a.human_readable_name}` | {_type_name(a)} | {'yes' if a.required else 'no'} |" for a in arguments]
             lines.append("")
         lines += _options_table(command, ctx)
         if isinstance(command, click.Group):
@@ -221,11 +221,22 @@ def _help_text(command: click.Command) -> str:
 
 
 def _type_name(param: click.Parameter) -> str:
+    """The parameter's type for a table cell: choices are listed with commas, since a pipe would end the cell."""
     if isinstance(param.type, click.Choice):
-        return " | ".join(f"`{c}`" for c in param.type.choices)
+        return "one of " + ", ".join(f"`{c}`" for c in param.type.choices)
     if isinstance(param, click.Option) and param.is_flag:
         return "flag"
     return f"`{param.type.name}`"
+
+
+def _default(option: click.Option, ctx: click.Context) -> str:
+    """The default as the command applies it; empty when there is none (click marks "none" with a sentinel)."""
+    default = option.get_default(ctx, call=False)
+    if option.multiple:
+        return "repeatable"
+    if option.is_flag or default is None or default == () or callable(default) or type(default).__name__ == "Sentinel":
+        return ""
+    return f"`{cell(default, code=True)}`"
 
 
 def _options_table(command: click.Command, ctx: click.Context) -> list[str]:
@@ -237,11 +248,7 @@ def _options_table(command: click.Command, ctx: click.Context) -> list[str]:
         names = ", ".join(f"`{o}`" for o in [*option.opts, *option.secondary_opts])
         if option.metavar and not option.is_flag:
             names += f" `{option.metavar}`"
-        default = option.get_default(ctx, call=False)
-        shown = "" if option.is_flag or default in (None, ()) or callable(default) else f"`{cell(default, code=True)}`"
-        if option.multiple:
-            shown = "repeatable"
-        lines.append(f"| {names} | {_type_name(option)} | {shown} | {cell(option.help or '')} |")
+        lines.append(f"| {names} | {_type_name(option)} | {_default(option, ctx)} | {cell(option.help or '')} |")
     lines.append("")
     return lines
 
