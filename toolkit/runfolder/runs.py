@@ -84,7 +84,7 @@ def find_runs(root: Path) -> list[RunSummary]:
     root_depth = len(root.parts)
     for folder, subfolders, files in os.walk(root, followlinks=True):  # depth-bounded, so link loops end
         here = Path(folder)
-        if rundir.RECIPE_FILE in files and (rundir.STATUS_FILE in files or rundir.CHECKPOINT_FILE in files):
+        if rundir.RECIPE_FILE in files and ({rundir.STATUS_FILE, rundir.CHECKPOINT_FILE, rundir.METRICS_FILE} & set(files)):
             found.append(summarise(here))
             subfolders.clear()  # a run folder holds no other runs
         elif len(here.parts) - root_depth >= MAX_DEPTH:
