@@ -173,23 +173,26 @@ def index(run_dir: str, gallery: str | None, split: str | None, index_kind: str,
 @SPLIT
 @INDEX
 @CHUNK_ROWS
-@click.option("--output", "-o", default="search.png", show_default=True, type=click.Path(dir_okay=False),
-              help="Picture grid to write: each query beside its neighbours.")
+@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
+              help="Picture grid to write, each query beside its neighbours (default: search.png in the run folder).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, split: str | None, index_kind: str,
-           chunk_rows: int, output: str, as_json: bool) -> None:
-    """Find the k nearest gallery items of each QUERY image (files or folders; a query in a folder named after a
-    class, such as queries/7/a.png, is checked against that class)."""
+           chunk_rows: int, output: str | None, as_json: bool, quiet: bool) -> None:
+    """Find the k nearest gallery items of each QUERY image (files or folders; a query in a class folder named
+    after a gallery class or its number, such as queries/Coat/a.png or queries/4/a.png, is checked against it)."""
     from toolkit.model.faiss_index import IndexChoice
     from toolkit.imagedata.images import gather_images
     from toolkit.reporting.plots import retrieval_grid
-    from toolkit.model.search import build_gallery, gallery_image, load_saved_gallery, nearest, query_label
+    from toolkit.model.search import (build_gallery, gallery_image, load_saved_gallery, nearest, query_label,
+                                      unmatched_class_folders)
     from toolkit.model.trained import load_run
 
     if k < 1:
         raise ToolkitError(f"--k must be at least 1, got {k}.")
     source = _gallery_source(gallery, split)
     model = load_run(run_dir)
+    picture = Path(output) if output else model.run_dir / "search.png"
     found = gather_images(list(queries))
     paths = [p for p, _ in found]
     pixels = _read_images(model, paths)
@@ -197,7 +200,7 @@ def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, 
     saved, why = load_saved_gallery(model.run_dir, source, index_kind)
     if saved is None:
         started = time.perf_counter()
-        saved, note = build_gallery(model, source, progress=not as_json, choice=IndexChoice(index_kind),
+        saved, note = build_gallery(model, source, progress=not (as_json or quiet), choice=IndexChoice(index_kind),
                                     chunk_rows=chunk_rows)
         _note(note)
         _note(f"Embedded the gallery ({len(saved)} items, {source}) in {time.perf_counter() - started:.1f}s ({why}); "
@@ -205,6 +208,7 @@ def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, 
               f"{' --index ' + index_kind if index_kind != 'auto' else ''}` "
               "saves it for later searches.")
     distances, positions = nearest(saved, vectors, k)
+    _note(unmatched_class_folders(saved, found))
     results, rows, grid = [], [], []
     for q, ((path, given), row_d, row_p) in enumerate(zip(found, distances, positions)):
         own = query_label(saved, path, given)
@@ -215,10 +219,10 @@ def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, 
         rows.append((pixels[q], f"{path.name}" + (f"\n{saved.class_names[own]}" if own is not None else "")))
         grid.append([(gallery_image(model, saved, int(p)), n["label"], n["distance"], n["correct"])
                      for n, p in zip(neighbours, row_p)])
-    retrieval_grid(rows, grid, Path(output), f"{model.run_dir.name}: {k} nearest in {source.partition(':')[2]} "
+    retrieval_grid(rows, grid, picture, f"{model.run_dir.name}: {k} nearest in {source.partition(':')[2]} "
                    f"({len(saved)} items; ✗ = other class)")
     if as_json:
-        click.echo(json.dumps({"gallery": source, "k": k, "picture": output, "results": results}, indent=2))
+        click.echo(json.dumps({"gallery": source, "k": k, "picture": str(picture), "results": results}, indent=2))
         return
     for result in results:
         label = f" ({result['label']})" if result["label"] else ""
@@ -226,7 +230,7 @@ def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, 
         for n in result["neighbours"]:
             mark = "  ✗ other class" if n["correct"] is False else ""
             click.echo(f"  {n['rank']:>3}. {n['distance']:.4f}  {n['label']:<12} {n['id']}{mark}")
-    click.echo(f"Picture: {output}")
+    click.echo(f"Picture: {picture}")
 
 
 @click.command(name="export")
