@@ -32,16 +32,19 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.argument("recipe", required=False, type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one recipe key, e.g. --set run.epochs=1.")
 @click.option("--output", "-o", default=None, help="Run folder (default: run.output, else runs/<recipe>-<time>).")
-@click.option("--resume", default=None, metavar="RUN_DIR", help="Continue the run in RUN_DIR from its last checkpoint.")
+@click.option("--resume", default=None, metavar="RUN_DIR",
+              help="Continue the run in RUN_DIR from its last checkpoint (RECIPE may be left out: the folder holds it).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str | None, overwrite: bool, quiet: bool) -> None:
-    """Train and evaluate RECIPE, writing a run folder."""
+def run(recipe: str | None, overrides: tuple[str, ...], output: str | None, resume: str | None, overwrite: bool,
+        quiet: bool) -> None:
+    """Train and evaluate RECIPE, writing a run folder; or continue one with --resume RUN_DIR."""
     import logging
 
+    recipe = recipe or _recipe_of(resume)
     from toolkit.training.runner import run as run_recipe
 
     if resume and overwrite:
@@ -59,6 +62,18 @@ def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str
     if result.metrics:  # ranks other than 0 of a distributed run evaluate nothing and print nothing
         click.echo(format_metrics(result.metrics))
         click.echo(f"Run folder: {result.run_dir}")
+
+
+def _recipe_of(resume: str | None) -> str:
+    """The recipe a resumed run continues with: the one its folder holds."""
+    if resume is None:
+        raise ToolkitError("Give the RECIPE file to run (for example `toolkit run recipes/quickstart.toml`), or "
+                           "--resume RUN_DIR to continue a run.")
+    recipe = Path(resume) / "recipe.toml"
+    if not recipe.is_file():
+        raise ToolkitError(f"--resume {resume}: there is no run folder there (no recipe.toml in it). Give the folder a "
+                           "`toolkit run` wrote; `toolkit runs` lists them.")
+    return str(recipe)
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:

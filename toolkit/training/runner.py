@@ -208,7 +208,10 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
                     'training is likely slower than with "float32" (or "auto")')
     state = training.state
     fingerprint = checkpoint.recipe_fingerprint(recipe.data)
-    if saved is not None:
+    if saved is not None and training.start_epoch > recipe.run.epochs:
+        log.info("%s has trained all %d epochs of run.epochs = %d: evaluating and writing the results again "
+                 "(to train further, raise it with --set run.epochs=N)", run_dir, training.start_epoch - 1, recipe.run.epochs)
+    elif saved is not None:
         log.info("resuming %s from epoch %d%s", run_dir, training.start_epoch,
                  f" step {training.partial.step}" if training.partial else "")
     rundir.write_recipe(run_dir / rundir.RECIPE_FILE, recipe.data)  # on resume too: epochs or evaluators may have changed
