@@ -39,20 +39,24 @@ def _read_images(model, paths: list[Path], progress: bool = False):
 @click.option("--images", multiple=True, metavar="PATH", help="Image files or folders (repeat --images, or list more "
               "paths after RUN_DIR); a folder of class sub-folders labels each image with its folder.")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="vectors.npy to write (ids beside it).")
-@click.option("--ids", "ids_format", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
-              help="Format of the ids/labels file written beside the vectors.")
+@click.option("--ids", "ids_format", type=click.Choice(["csv", "json", "parquet"]), default="csv", show_default=True,
+              help="Format of the ids/labels file written beside the vectors; parquet holds the vectors too (needs pyarrow).")
 @click.option("--batch-size", default=1024, show_default=True, type=click.IntRange(min=1))
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.argument("more_images", nargs=-1, type=click.Path(), metavar="[IMAGES]...")
 def embed(run_dir: str, split: str | None, images: tuple[str, ...], output: str, ids_format: str, batch_size: int,
           quiet: bool, more_images: tuple[str, ...]) -> None:
     """Write the embeddings of a dataset split or of image files: a .npy of vectors, plus ids and labels
-    (CSV or JSON, and Parquet when pyarrow is installed)."""
+    (CSV, JSON, or Parquet with the vectors)."""
     from toolkit.model.embeddings import write_embeddings
     from toolkit.imagedata.images import gather_images
     from toolkit.model.trained import load_run
 
     paths = [*images, *more_images]
+    if ids_format == "parquet":
+        from toolkit.model.embeddings import require_pyarrow
+
+        require_pyarrow()
     if (split is None) == (not paths):
         raise ToolkitError("Give either --dataset SPLIT (a split of the run's dataset, e.g. test) or --images PATH..., not both or neither.")
     model = load_run(run_dir)
