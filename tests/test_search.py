@@ -126,3 +126,13 @@ def test_the_picture_goes_into_the_run_folder_by_default_and_the_command_says_wh
     assert result.exit_code == 0, result.output
     assert (run / "search.png").is_file() and not (tmp_path / "search.png").exists()
     assert f"Picture: {run / 'search.png'}" in result.output
+
+
+def test_index_names_its_kind_and_what_it_replaces(trained_run, tmp_path):
+    run = copy_run(trained_run, tmp_path / "run")
+    first = invoke("index", run, "-q")
+    assert first.exit_code == 0 and "in a flat index in" in first.output and "Replaced" not in first.output
+    second = invoke("index", run, "--index", "hnsw", "-q")
+    assert second.exit_code == 0, second.output
+    assert "Replaced the saved flat index of 1347 items (split:train) with this hnsw index of 1347 items" in second.output
+    assert "in a hnsw index in" in second.output and json.loads((run / "gallery.json").read_text())["index"] == "hnsw"

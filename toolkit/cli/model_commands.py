@@ -156,7 +156,7 @@ CHUNK_ROWS = click.option("--chunk-rows", default=100_000, show_default=True, ty
 def index(run_dir: str, gallery: str | None, split: str | None, index_kind: str, chunk_rows: int, quiet: bool) -> None:
     """Embed the gallery once and save its faiss index in the run folder, for `toolkit search`."""
     from toolkit.model.faiss_index import IndexChoice
-    from toolkit.model.search import build_gallery, save_gallery
+    from toolkit.model.search import build_gallery, index_kind as index_kind_of, save_gallery, saved_index_description
     from toolkit.model.trained import load_run
 
     source = _gallery_source(gallery, split)
@@ -164,8 +164,12 @@ def index(run_dir: str, gallery: str | None, split: str | None, index_kind: str,
     started = time.perf_counter()
     built, note = build_gallery(model, source, progress=not quiet, choice=IndexChoice(index_kind), chunk_rows=chunk_rows)
     _note(note)
+    replaced = saved_index_description(model.run_dir)
     save_gallery(built, model.run_dir)
-    click.echo(f"Indexed {len(built)} gallery items ({source}) in {time.perf_counter() - started:.1f}s: "
+    kind = index_kind_of(built.index)
+    if replaced:
+        _note(f"Replaced the saved {replaced} with this {kind} index of {len(built)} items ({source}).")
+    click.echo(f"Indexed {len(built)} gallery items ({source}) in a {kind} index in {time.perf_counter() - started:.1f}s: "
                f"{model.run_dir / 'gallery.faiss'}")
 
 

@@ -121,6 +121,18 @@ def save_gallery(gallery: Gallery, run_dir: Path) -> None:
     })
 
 
+def saved_index_description(run_dir: Path) -> str | None:
+    """What index the run folder holds, such as "flat index of 1347 items (split:train)"; None when it holds none."""
+    meta_path = run_dir / rundir.GALLERY_META
+    if not (meta_path.is_file() and (run_dir / rundir.GALLERY_INDEX).is_file()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        return f"{meta.get('index', 'flat')} index of {meta['size']} items ({meta['source']})"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "index (its description cannot be read)"
+
+
 def load_saved_gallery(run_dir: Path, source: str, index: str = "auto") -> tuple[Gallery | None, str]:
     """The saved gallery of ``source`` (with an index of kind ``index`` unless that is ``auto``), or None and why it
     cannot be used."""
