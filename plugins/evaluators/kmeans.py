@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
 
 from toolkit.api import EvalContext
 
@@ -29,6 +27,9 @@ def cluster(embeddings: np.ndarray, clusters: int, *, seed: int, backend: str = 
 def clustering_scores(labels: np.ndarray, assigned: np.ndarray) -> dict[str, float]:
     """Accuracy under the best one-to-one cluster→class matching (Hungarian), under each cluster's
     majority class, and NMI/AMI."""
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score  # lazy: slow to import, needed only when evaluating
+
     classes = np.unique(labels)
     label_index = np.searchsorted(classes, labels)
     contingency = np.zeros((assigned.max() + 1, len(classes)), dtype=np.int64)

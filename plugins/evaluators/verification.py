@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score, roc_curve
 
 from toolkit.api import EvalContext, ToolkitError, write_atomic
 
@@ -30,6 +29,8 @@ def verification_scores(distances: np.ndarray, same: np.ndarray) -> dict[str, fl
     The equal error rate is where the false-accept rate (different pairs called same) equals the
     false-reject rate (same pairs called different), interpolated between the two ROC points around it.
     """
+    from sklearn.metrics import roc_auc_score, roc_curve  # lazy: slow to import, needed only when evaluating
+
     same = same.astype(bool)
     positives, negatives = int(same.sum()), int((~same).sum())
     fpr, tpr, thresholds = roc_curve(same, -distances, drop_intermediate=False)

@@ -100,9 +100,11 @@ def validate(recipe: str, overrides: tuple[str, ...], show: bool) -> None:
     parsed = load_recipe(recipe, overrides)  # a missing file or bad TOML is reported before torch is imported
     from toolkit.components.registry import default_registry
     from toolkit.recipes.build import build_components, check_against_data
-    from toolkit.training.runner import pick_device
 
-    pick_device(parsed.run.device, parsed.path)
+    if parsed.run.device == "cuda":  # "auto" and "cpu" always find a device; the runner's module is slow to import
+        from toolkit.training.runner import pick_device
+
+        pick_device(parsed.run.device, parsed.path)
     check_against_data(parsed, build_components(parsed))
     if show:
         from toolkit.cli.resolved import format_resolved
