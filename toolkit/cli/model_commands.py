@@ -243,11 +243,13 @@ def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, 
 
 @click.command(name="export")
 @RUN_DIR
-@click.option("--format", "fmt", type=click.Choice(["torchscript", "onnx"]), default="torchscript", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["torch-export", "onnx", "torchscript"]), default="torch-export",
+              show_default=True, help="torch-export: a torch.export .pt2 archive (recommended); onnx: for ONNX Runtime "
+              "and other runtimes; torchscript: for older PyTorch versions (deprecated in PyTorch).")
 @click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
-              help="File to write (default: encoder.torchscript.pt or encoder.onnx in the run folder).")
+              help="File to write (default: encoder.pt2, encoder.onnx or encoder.torchscript.pt in the run folder).")
 def export_command(run_dir: str, fmt: str, output: str | None) -> None:
-    """Export the run's encoder as TorchScript or ONNX, checked against PyTorch on a batch."""
+    """Export the run's encoder with torch.export, as ONNX or as TorchScript, checked against PyTorch on a batch."""
     from toolkit.model.export import export
     from toolkit.model.trained import load_run
 
