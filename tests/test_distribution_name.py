@@ -31,4 +31,4 @@ def test_plugin_template_and_example_depend_on_the_distribution_name():
 def test_user_facing_install_lines_name_the_distribution():
     texts = [(REPO / "README.md").read_text()] + [p.read_text() for p in (REPO / "docs").glob("*.md")]
     assert not any("'toolkit[" in text or "`toolkit[" in text for text in texts)
-    assert f"'{NAME}[onnx]'" in texts[0]
+    assert f"`{NAME}[onnx]`" in texts[0]
