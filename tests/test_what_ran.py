@@ -43,3 +43,10 @@ def test_validate_print_shows_the_recipe_with_overrides_and_defaults(tmp_path):
     again = tmp_path / "resolved.toml"
     again.write_text(text)
     assert CliRunner().invoke(main, ["validate", str(again)]).exit_code == 0
+
+
+def test_the_getting_started_page_lists_every_file_a_run_writes(trained_run):
+    page = (REPO / "docs" / "getting-started.md").read_text()
+    table = page.split("## The run folder", 1)[1].split("##", 1)[0]
+    missing = [p.name for p in trained_run.iterdir() if f"`{p.name}`" not in table]
+    assert missing == []
