@@ -473,8 +473,31 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
 
 
 def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
-    """Sphinx roles left in docstrings that mkdocstrings rendered (``:class:`x```) lose the role prefix."""
-    return re.sub(r":(?:class|meth|func|mod|data|attr|exc|obj):(<code>)", r"\1", html)
+    """Sphinx roles left in docstrings that mkdocstrings rendered (``:class:`x```) lose the role prefix; formulas
+    become MathML."""
+    return math_to_mathml(re.sub(r":(?:class|meth|func|mod|data|attr|exc|obj):(<code>)", r"\1", html))
+
+
+MATH = re.compile(r'<(span|div) class="arithmatex">\s*\\([(\[])(.+?)\\[)\]]\s*</\1>', re.S)
+
+
+def math_to_mathml(html: str) -> str:
+    """The LaTeX that ``pymdownx.arithmatex`` marked (``\\(...\\)`` inline, ``\\[...\\]`` as a block) as MathML,
+    which browsers render themselves: the site needs no script from the network to show its formulas."""
+    import html as entities
+
+    try:
+        from latex2mathml.converter import convert
+    except ImportError:
+        from mkdocs.exceptions import PluginError
+
+        raise PluginError("The site's formulas are rendered with latex2mathml: `pip install -e '.[docs]'` installs it.") from None
+
+    def render(match: re.Match) -> str:
+        display = "block" if match.group(2) == "[" else "inline"
+        return convert(entities.unescape(match.group(3)).strip(), display=display)
+
+    return MATH.sub(render, html)
 
 
 if __name__ == "__main__":  # print one generated page: python tools/mkdocs_hooks.py reference/cli.md
