@@ -182,3 +182,13 @@ def fail_evaluation(monkeypatch) -> None:
         raise ToolkitError("knn failed on purpose, after training")
 
     monkeypatch.setattr(KNNEvaluator, "evaluate", broken)
+
+
+def mkdocs_hooks():
+    """tools/mkdocs_hooks.py, the module mkdocs.yml lists under ``hooks:``, imported from its file."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mkdocs_hooks", REPO / "tools" / "mkdocs_hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import click
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import mkdocs_hooks
 from toolkit.cli.main import main
 
 
 @pytest.fixture(scope="module")
 def page() -> str:
-    spec = importlib.util.spec_from_file_location("mkdocs_hooks", REPO / "tools" / "mkdocs_hooks.py")
-    hooks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hooks)
-    return hooks.cli_reference(main)
+    return mkdocs_hooks().cli_reference(main)
 
 
 def _cells(row: str) -> list[str]:

@@ -21,23 +21,12 @@ HOME = REPO / "docs" / "index.md"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-def test_the_ten_line_plugin_on_the_home_page_works_in_a_recipe(tmp_path, write_recipe):
+def test_the_ten_line_plugin_on_the_home_page_works_in_a_recipe(tmp_path, quick_recipe):
     code = re.search(r"## A plugin in ten lines\n\n```python\n(.+?)```", HOME.read_text(), re.S)[1]
     assert len([line for line in code.splitlines() if line.strip()]) <= 10
     write_distribution(tmp_path / "site", "tiny-plugin", code, entry_point="tiny")
-    recipe = write_recipe("""
-        [dataset]
-        name = "digits"
-        [sampler]
-        name = "pairs"
-        [encoder]
-        name = "tiny_mlp"
-        embedding_dim = 4
-        [loss]
-        name = "contrastive"
-    """)
     with installed(tmp_path / "site"):
-        result = CliRunner().invoke(main, ["validate", str(recipe)])
+        result = CliRunner().invoke(main, ["validate", str(quick_recipe), "--set", 'encoder={name="tiny_mlp", embedding_dim=4}'])
     assert result.exit_code == 0, result.output
 
 

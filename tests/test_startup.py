@@ -60,24 +60,10 @@ def test_validate_imports_no_slow_module_it_does_not_need(tiny_mnist, write_reci
     assert [m for m in SLOW_MODULES if imported[m]] == []
 
 
-def test_a_negative_learning_rate_is_still_caught_by_validate(write_recipe, tmp_path):
+def test_a_negative_learning_rate_is_still_caught_by_validate(quick_recipe):
     from click.testing import CliRunner
 
     from toolkit.cli.main import main
 
-    recipe = write_recipe("""
-        [dataset]
-        name = "digits"
-        [sampler]
-        name = "pairs"
-        [encoder]
-        name = "mlp"
-        in_features = 64
-        [loss]
-        name = "contrastive"
-        [optimizer]
-        name = "Adam"
-        lr = -0.1
-    """)
-    result = CliRunner().invoke(main, ["validate", str(recipe)])
+    result = CliRunner().invoke(main, ["validate", str(quick_recipe), "--set", "optimizer.lr=-0.1"])
     assert result.exit_code == 2 and "Invalid learning rate: -0.1" in result.output

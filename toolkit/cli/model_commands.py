@@ -10,8 +10,9 @@ import json
 import time
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import click
 
@@ -185,52 +186,31 @@ def index(run_dir: str, gallery: str | None, split: str | None, index_kind: str,
               help="Picture grid to write, each query beside its neighbours (default: search.png in the run folder).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, split: str | None, index_kind: str,
-           chunk_rows: int, output: str | None, as_json: bool, quiet: bool) -> None:
+def search(run_dir: str, queries: tuple[str, ...], **options: Any) -> None:
     """Find the k nearest gallery items of each QUERY image (files or folders; a query in a class folder named
     after a gallery class or its number, such as queries/Coat/a.png or queries/4/a.png, is checked against it)."""
-    from toolkit.model.faiss_index import IndexChoice
     from toolkit.imagedata.images import gather_images
     from toolkit.reporting.plots import retrieval_grid
-    from toolkit.model.search import (build_gallery, gallery_image, load_saved_gallery, nearest, query_label,
-                                      unmatched_class_folders)
+    from toolkit.model.search import nearest, unmatched_class_folders
     from toolkit.model.trained import load_run
 
-    if k < 1:
-        raise ToolkitError(f"--k must be at least 1, got {k}.")
-    source = _gallery_source(gallery, split)
+    o = SearchOptions(**options)
+    if o.k < 1:
+        raise ToolkitError(f"--k must be at least 1, got {o.k}.")
+    source = _gallery_source(o.gallery, o.split)
     model = load_run(run_dir)
-    picture = Path(output) if output else model.run_dir / "search.png"
+    picture = Path(o.output) if o.output else model.run_dir / "search.png"
     found = gather_images(list(queries))
-    paths = [p for p, _ in found]
-    pixels = _read_images(model, paths)
+    pixels = _read_images(model, [p for p, _ in found])
     vectors = model.embed(model.transform.image_set(pixels))
-    saved, why = load_saved_gallery(model.run_dir, source, index_kind)
-    if saved is None:
-        started = time.perf_counter()
-        saved, note = build_gallery(model, source, progress=not (as_json or quiet), choice=IndexChoice(index_kind),
-                                    chunk_rows=chunk_rows)
-        _note(note)
-        _note(f"Embedded the gallery ({len(saved)} items, {source}) in {time.perf_counter() - started:.1f}s ({why}); "
-              f"`toolkit index {run_dir}{' --gallery ' + gallery if gallery else ''}{' --split ' + split if split else ''}"
-              f"{' --index ' + index_kind if index_kind != 'auto' else ''}` "
-              "saves it for later searches.")
-    distances, positions = nearest(saved, vectors, k)
+    saved = _saved_or_built_gallery(model, source, o, run_dir)
+    distances, positions = nearest(saved, vectors, o.k)
     _note(unmatched_class_folders(saved, found))
-    results, rows, grid = [], [], []
-    for q, ((path, given), row_d, row_p) in enumerate(zip(found, distances, positions)):
-        own = query_label(saved, path, given)
-        neighbours = [{"rank": r + 1, "id": saved.ids[int(p)], "label": saved.label_name(int(p)), "distance": float(d),
-                       "correct": None if own is None else bool(saved.labels[int(p)] == own)}
-                      for r, (d, p) in enumerate(zip(row_d, row_p))]
-        results.append({"query": str(path), "label": None if own is None else saved.class_names[own], "neighbours": neighbours})
-        rows.append((pixels[q], f"{path.name}" + (f"\n{saved.class_names[own]}" if own is not None else "")))
-        grid.append([(gallery_image(model, saved, int(p)), n["label"], n["distance"], n["correct"])
-                     for n, p in zip(neighbours, row_p)])
-    retrieval_grid(rows, grid, picture, f"{model.run_dir.name}: {k} nearest in {source.partition(':')[2]} "
+    results, rows, grid = _search_results(model, saved, found, pixels, distances, positions)
+    retrieval_grid(rows, grid, picture, f"{model.run_dir.name}: {o.k} nearest in {source.partition(':')[2]} "
                    f"({len(saved)} items; ✗ = other class)")
-    if as_json:
-        click.echo(json.dumps({"gallery": source, "k": k, "picture": str(picture), "results": results}, indent=2))
+    if o.as_json:
+        click.echo(json.dumps({"gallery": source, "k": o.k, "picture": str(picture), "results": results}, indent=2))
         return
     for result in results:
         label = f" ({result['label']})" if result["label"] else ""
@@ -239,6 +219,55 @@ def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, 
             mark = "  ✗ other class" if n["correct"] is False else ""
             click.echo(f"  {n['rank']:>3}. {n['distance']:.4f}  {n['label']:<12} {n['id']}{mark}")
     click.echo(f"Picture: {picture}")
+
+
+@dataclass
+class SearchOptions:
+    """The options of `toolkit search` besides the run folder and the queries."""
+
+    k: int
+    gallery: str | None
+    split: str | None
+    index_kind: str
+    chunk_rows: int
+    output: str | None
+    as_json: bool
+    quiet: bool
+
+
+def _saved_or_built_gallery(model, source: str, o: SearchOptions, run_dir: str):
+    """The index `toolkit index` saved for ``source``, else the gallery embedded now, with a note on how to save it."""
+    from toolkit.model.faiss_index import IndexChoice
+    from toolkit.model.search import build_gallery, load_saved_gallery
+
+    saved, why = load_saved_gallery(model.run_dir, source, o.index_kind)
+    if saved is not None:
+        return saved
+    started = time.perf_counter()
+    saved, note = build_gallery(model, source, progress=not (o.as_json or o.quiet), choice=IndexChoice(o.index_kind),
+                                chunk_rows=o.chunk_rows)
+    _note(note)
+    _note(f"Embedded the gallery ({len(saved)} items, {source}) in {time.perf_counter() - started:.1f}s ({why}); "
+          f"`toolkit index {run_dir}{' --gallery ' + o.gallery if o.gallery else ''}{' --split ' + o.split if o.split else ''}"
+          f"{' --index ' + o.index_kind if o.index_kind != 'auto' else ''}` saves it for later searches.")
+    return saved
+
+
+def _search_results(model, saved, found, pixels, distances, positions):
+    """Per query: its result for printing, its picture and caption, and its neighbours' pictures for the grid."""
+    from toolkit.model.search import gallery_image, query_label
+
+    results, rows, grid = [], [], []
+    for q, ((path, given), row_d, row_p) in enumerate(zip(found, distances, positions)):
+        own = query_label(saved, path, given)
+        neighbours = [{"rank": r + 1, "id": saved.ids[int(p)], "label": saved.label_name(int(p)), "distance": round(float(d), 6),
+                       "correct": None if own is None else bool(saved.labels[int(p)] == own)}
+                      for r, (d, p) in enumerate(zip(row_d, row_p))]
+        results.append({"query": str(path), "label": None if own is None else saved.class_names[own], "neighbours": neighbours})
+        rows.append((pixels[q], f"{path.name}" + (f"\n{saved.class_names[own]}" if own is not None else "")))
+        grid.append([(gallery_image(model, saved, int(p)), n["label"], n["distance"], n["correct"])
+                     for n, p in zip(neighbours, row_p)])
+    return results, rows, grid
 
 
 @click.command(name="export")
