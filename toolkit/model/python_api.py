@@ -53,6 +53,7 @@ class Model:
 
     @property
     def run_dir(self) -> Path:
+        """The run folder the model was loaded from."""
         return self.trained.run_dir
 
     @property
