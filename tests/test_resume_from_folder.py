@@ -27,7 +27,7 @@ def test_resuming_a_finished_run_says_it_has_trained_all_its_epochs(trained_run,
     run = copy_run(trained_run, tmp_path / "run")
     result = invoke("run", "--resume", run, "-q")
     assert result.exit_code == 0, result.output
-    assert "has trained all 1 epochs of run.epochs = 1: evaluating and writing the results again" in result.output
+    assert "it has trained all 1 epochs of run.epochs = 1, so it evaluates and writes the results again" in result.output
     assert "from epoch 2" not in result.output
 
 

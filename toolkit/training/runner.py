@@ -209,8 +209,9 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
     state = training.state
     fingerprint = checkpoint.recipe_fingerprint(recipe.data)
     if saved is not None and training.start_epoch > recipe.run.epochs:
-        log.info("%s has trained all %d epochs of run.epochs = %d: evaluating and writing the results again "
-                 "(to train further, raise it with --set run.epochs=N)", run_dir, training.start_epoch - 1, recipe.run.epochs)
+        log.info("resuming %s: it has trained all %d epochs of run.epochs = %d, so it evaluates and writes the results "
+                 "again (to train further, raise it with --set run.epochs=N)", run_dir, training.start_epoch - 1,
+                 recipe.run.epochs)
     elif saved is not None:
         log.info("resuming %s from epoch %d%s", run_dir, training.start_epoch,
                  f" step {training.partial.step}" if training.partial else "")
