@@ -23,7 +23,19 @@ def test_metrics_json_records_versions_device_threads_and_precision(trained_run)
     assert any(name.startswith("faiss") for name in env["versions"])
     assert env["plugins"]["metric-toolkit"] == toolkit.__version__
     assert env["device"] == "cpu" and env["cpu"] and env["device_name"] == env["cpu"]
-    assert env["threads"] == torch.get_num_threads() and env["precision"] == "float32"
+    assert env["threads"] >= 1 and env["precision"] == "float32"
+
+
+def test_the_thread_count_recorded_is_the_one_the_run_used(quick_recipe, tmp_path):
+    from toolkit.training.runner import run
+
+    saved = torch.get_num_threads()
+    try:
+        result = run(quick_recipe, overrides=("run.epochs=1", "run.threads=1", "dataset.limit=300"),
+                     output=str(tmp_path / "run"), progress=False)
+    finally:
+        torch.set_num_threads(saved)
+    assert result.metrics["environment"]["threads"] == 1
 
 
 def test_the_report_shows_what_ran(trained_run):
