@@ -67,3 +67,18 @@ def test_a_negative_learning_rate_is_still_caught_by_validate(quick_recipe):
 
     result = CliRunner().invoke(main, ["validate", str(quick_recipe), "--set", "optimizer.lr=-0.1"])
     assert result.exit_code == 2 and "Invalid learning rate: -0.1" in result.output
+
+
+@pytest.mark.slow
+def test_the_startup_benchmark_prints_every_command_beside_the_floor(capsys):
+    import importlib.util
+
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("startup", REPO / "benchmarks" / "startup.py")
+    startup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(startup)
+    startup.main(["--smoke"])
+    rows = [line.split("|")[1].strip() for line in capsys.readouterr().out.splitlines() if line.startswith("| ")][2:]
+    assert rows == ['floor: python -c "import torch"', "validate quickstart.toml", "compare (two images)",
+                    "search (saved index, k=5)", "validate: missing recipe file", "validate: malformed TOML"]
