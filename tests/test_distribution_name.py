@@ -32,3 +32,12 @@ def test_user_facing_install_lines_name_the_distribution():
     texts = [(REPO / "README.md").read_text()] + [p.read_text() for p in (REPO / "docs").glob("*.md")]
     assert not any("'toolkit[" in text or "`toolkit[" in text for text in texts)
     assert f"`{NAME}[onnx]`" in texts[0]
+
+
+def test_the_cpu_only_install_line_keeps_the_versions_pyproject_allows():
+    """Installing CPU wheels newer than the caps would make `pip install -e .` replace them with CUDA ones."""
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    caps = {d.split(">=")[0]: d.split("<=")[1] for d in dependencies if d.startswith(("torch>", "torchvision>"))}
+    for page in (REPO / "README.md", REPO / "docs" / "getting-started.md"):
+        line = next(l for l in page.read_text().splitlines() if "download.pytorch.org/whl/cpu" in l)
+        assert f"'torch<={caps['torch']}'" in line and f"'torchvision<={caps['torchvision']}'" in line, page
