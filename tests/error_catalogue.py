@@ -332,6 +332,48 @@ def _plugin_wrong_kind(ws: Workspace) -> list[str]:
         "in_features = 64\nhidden = [32]\nembedding_dim = 8\n", "")))
 
 
+def _fancy_loss_plugin(ws: Workspace, distribution: str, *, hook: str = "register_losses", header: str = "") -> list[str]:
+    """A plugin registering the loss ``fancy`` through ``hook``, its module starting with ``header``."""
+    ws.plugin(distribution, f'''
+        from toolkit.api import hookimpl
+        {header}
+
+        def fancy_loss():
+            """Never built."""
+
+        @hookimpl
+        def {hook}(register):
+            register("fancy", fancy_loss)
+    ''')
+    return ws.run('loss.name="fancy"')
+
+
+def _plugin_misspelt_hook(ws: Workspace) -> list[str]:
+    return _fancy_loss_plugin(ws, "typo", hook="register_loss")
+
+
+def _plugin_api_range(ws: Workspace) -> list[str]:
+    return _fancy_loss_plugin(ws, "futuristic", header='TOOLKIT_API = ">=2.0,<3"')
+
+
+def _plugin_constructor_bug(ws: Workspace) -> list[str]:
+    ws.plugin("buggy", '''
+        from toolkit.api import Loss, hookimpl
+
+        class FancyLoss(Loss):
+            """Its constructor has a bug of its own."""
+
+            def __init__(self, *, margin: float = 1.0):
+                super().__init__()
+                self.margins = sorted(margin)
+
+        @hookimpl
+        def register_losses(register):
+            register("fancy", FancyLoss)
+    ''')
+    return ws.run('loss.name="fancy"')
+
+
 def _nan_loss(ws: Workspace) -> list[str]:
     ws.plugin("nanny", LOSS_PLUGIN.format(cls="NanLoss", doc="Always NaN.", name="always_nan",
                                           body="return batch.embeddings.sum() * float('nan')"))
@@ -394,10 +436,10 @@ CASES: list[Case] = [
          ("{recipe}", "run.epochs", "greater than or equal to 1")),
     Case("margin-not-positive", "margin of zero",
          lambda ws: ws.run("loss.margin=0.0"),
-         ("{recipe}", "[loss]", "margin must be greater than 0")),
+         ("{recipe}", "[loss]", "loss.margin", "greater than 0")),
     Case("batch-size-zero", "batch size 0",
          lambda ws: ws.run("sampler.batch_size=0"),
-         ("{recipe}", "[sampler]", "batch_size must be at least 1")),
+         ("{recipe}", "[sampler]", "sampler.batch_size", "greater than or equal to 1")),
     Case("lr-wrong-type", "learning rate of the wrong type",
          lambda ws: ws.run('optimizer.lr="fast"'),
          ("{recipe}", "optimizer.lr", "float", "'fast'")),
@@ -507,6 +549,15 @@ CASES: list[Case] = [
                                "could not read my config file")),
     Case("plugin-name-clash", "two plugins registering the same name",
          _plugin_name_clash, ("'twin'", "'twin-a.plugin'", "'twin-b.plugin'", "TOOLKIT_LOAD_PLUGINS")),
+    Case("plugin-misspelt-hook", "plugin whose hook function is misspelt (register_loss)",
+         _plugin_misspelt_hook, ("'typo.plugin' failed to load", "register_loss is not a toolkit hook",
+                                 "Did you mean 'register_losses'?")),
+    Case("plugin-api-range", "plugin written for another plugin API version",
+         _plugin_api_range, ("'futuristic.plugin' failed to load", "needs toolkit plugin API >=2.0,<3",
+                             "this toolkit provides API 1.0.0")),
+    Case("plugin-constructor-bug", "plugin whose constructor raises TypeError with valid parameters",
+         _plugin_constructor_bug, ("[loss] 'fancy'", "'buggy.plugin' raised TypeError", "{root}/site/buggy.py:9",
+                                   "bug in that plugin")),
     Case("plugin-wrong-kind", "plugin factory returning the wrong kind of object",
          _plugin_wrong_kind, ("[encoder] 'lazy'", "'sloppy.plugin'", "returned dict", "torch.nn.Module",
                               "report it")),

@@ -14,7 +14,7 @@ import sys
 import textwrap
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from toolkit.components.registry import reset_default_registry
 
@@ -54,3 +54,25 @@ def installed(site: Path) -> Iterator[None]:
 def _inside(module: object, folder: Path) -> bool:
     file = getattr(module, "__file__", None)
     return bool(file) and Path(file).resolve().is_relative_to(folder.resolve())
+
+
+def registry_with(plugin: str, kind: str, components: dict[str, object]) -> Any:
+    """The registry of the installed plugins plus an in-process plugin ``plugin`` that registers ``components``
+    (name → factory) of ``kind``, through a real ``register_<kind>`` hook."""
+    import types
+
+    from toolkit.api import hookimpl
+    from toolkit.components.loading import load_plugins
+    from toolkit.components.registry import Registry
+
+    def register_components(register):
+        for name, factory in components.items():
+            register(name, factory)
+
+    hook_name = f"register_{kind}"
+    register_components.__name__ = hook_name
+    module = types.ModuleType(plugin)
+    setattr(module, hook_name, hookimpl(register_components))
+    loaded = load_plugins()
+    loaded.manager.register(module, name=plugin)
+    return Registry(loaded)

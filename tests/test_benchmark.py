@@ -6,6 +6,7 @@ import importlib.util
 import sys
 
 import faiss
+import pytest
 import torch
 
 from tests.conftest import REPO
@@ -27,6 +28,7 @@ def _run_speed(monkeypatch, capsys, *args: str) -> dict[str, list[str]]:
     return {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in table[2:]}
 
 
+@pytest.mark.slow
 def test_the_speed_benchmark_prints_each_training_and_evaluation_target_on_synthetic_images(capsys, monkeypatch):
     rows = _run_speed(monkeypatch, capsys, "--smoke", "--accuracy", "1", "--seeds", "0,1")
     assert list(rows) == ["1. runner images/s vs the article's loop", "1b. test precision@1 after 1 epochs (2 seeds, mean)",
@@ -37,6 +39,7 @@ def test_the_speed_benchmark_prints_each_training_and_evaluation_target_on_synth
     assert float(rows["2. runner epoch vs tight eager loop"][2].rstrip("x")) > 0
 
 
+@pytest.mark.slow
 def test_accuracy_only_prints_the_precision_row_alone(capsys, monkeypatch):
     rows = _run_speed(monkeypatch, capsys, "--smoke", "--accuracy", "1", "--accuracy-only", "--seeds", "3")
     assert list(rows) == ["1b. test precision@1 after 1 epochs (1 seed, mean)"]

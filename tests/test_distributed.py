@@ -87,6 +87,7 @@ def first_epoch_loss(run_dir: Path) -> float:
     return json.loads((run_dir / "metrics.json").read_text())["epochs"][0]["loss"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe_text", [PAIRS, WHOLE_BATCH], ids=["contrastive-pairs", "pml-multi-similarity-mined"])
 def test_two_processes_match_one_process_with_the_same_global_batch(recipe_text, tmp_path):
     from toolkit.training.runner import run

@@ -17,7 +17,7 @@ NAME = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["name"]
 
 def test_built_ins_are_recognised_by_the_distribution_name():
     assert NAME == BUILTIN_DISTRIBUTION == "metric-toolkit"
-    rows = json.loads(CliRunner().invoke(cli, ["plugins", "--json"]).output)
+    rows = json.loads(CliRunner().invoke(cli, ["plugins", "--json"]).output)["plugins"]
     builtins = [row for row in rows if row["distribution"] == NAME]
     assert {row["name"] for row in builtins} >= {"datasets", "encoders", "losses"} and all(r["builtin"] for r in builtins)
 

@@ -42,6 +42,7 @@ def pages(hooks):
     return hooks.generated_pages(DOCS)
 
 
+@pytest.mark.slow
 def test_the_site_builds_strictly_with_every_page(tmp_path):
     site = tmp_path / "site"
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],

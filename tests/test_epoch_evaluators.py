@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PIL import Image
 
 from tests.conftest import QUICK_RECIPE
@@ -21,14 +22,16 @@ max_points = 100
 """
 
 
+@pytest.mark.slow
 def test_validation_history_and_frames_survive_a_resume(write_recipe, tmp_path):
     recipe = write_recipe(TRIPLET_RECIPE)
     out = tmp_path / "run"
     run(recipe, overrides=("run.epochs=1",), output=str(out), progress=False)
-    resumed = run(recipe, overrides=("run.epochs=3",), resume=str(out), progress=False).metrics["evaluation"]
-    history = json.loads((out / "validation.json").read_text())
-    assert [row["epoch"] for row in history] == [1, 2, 3] == [row["epoch"] for row in resumed["triplet_accuracy"]["per_epoch"]]
+    metrics = run(recipe, overrides=("run.epochs=3",), resume=str(out), progress=False).metrics
+    resumed, artifacts = metrics["evaluation"], metrics["artifacts"]
+    history = json.loads((out / artifacts["triplet_accuracy"]["per_epoch"]).read_text())
+    assert [row["epoch"] for row in history] == [1, 2, 3]
     assert history[-1]["accuracy"] == resumed["triplet_accuracy"]["accuracy"]
     assert resumed["embedding_epochs"]["frames"] == 3
-    with Image.open(out / "embedding_epochs.gif") as gif:
+    with Image.open(out / artifacts["embedding_epochs"]["gif"]) as gif:
         assert gif.n_frames == 3

@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from toolkit.api import ToolkitError
+from toolkit.evaluation.evaluate import evaluator_keys
+from toolkit.training.runner import run
 from toolkit_plugins.evaluators.classification import ClassificationEvaluator
-from toolkit_plugins.evaluators.kmeans import cluster, clustering_scores
+from toolkit_plugins.evaluators.kmeans import cluster, clustering_scores, faiss_kmeans
 from toolkit_plugins.evaluators.knn import retrieval_metrics
 from toolkit_plugins.evaluators.triplet_accuracy import fixed_triplets, triplet_accuracy
 from toolkit_plugins.evaluators.verification import pair_indices, verification_scores
@@ -64,6 +66,23 @@ def test_kmeans_separates_well_separated_blobs(backend):
     points = rng.normal(scale=0.1, size=(200, 3)) + labels[:, None] * 10
     scores = clustering_scores(labels, cluster(points, 4, seed=0, backend=backend))
     assert scores["accuracy_hungarian"] == 1.0 and scores["nmi"] == pytest.approx(1.0)
+
+
+def test_faiss_kmeans_trains_on_every_point_not_a_sample():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(2), 1500)  # more than faiss's default sample of 256 points per centroid
+    points = (rng.normal(size=(3000, 4)) + labels[:, None] * 20).astype(np.float32)
+    kmeans = faiss_kmeans(points, 2, seed=0, iterations=20, restarts=1)
+    assigned = kmeans.index.search(points, 1)[1].ravel()
+    for c in range(2):
+        np.testing.assert_allclose(kmeans.centroids[c], points[assigned == c].mean(axis=0), atol=1e-4)
+
+
+def test_kmeans_gives_the_same_clusters_for_the_same_seed():
+    rng = np.random.default_rng(2)
+    points = rng.normal(size=(3000, 8))
+    first, second = (cluster(points, 10, seed=7, iterations=10, restarts=2) for _ in range(2))
+    assert np.array_equal(first, second)
 
 
 def test_verification_scores_on_four_points_on_a_line():
@@ -160,3 +179,15 @@ def test_the_retrieval_grid_of_new_people_searches_them_among_themselves(tmp_pat
     for (_, caption), found in zip(drawn["rows"], drawn["neighbours"]):
         person = caption.split("\n")[1]
         assert person in ("s3", "s4") and found[0][1] == person and found[0][3]  # nearest: the other image of that person
+
+
+def test_a_repeated_evaluator_is_numbered_by_its_own_occurrences():
+    assert evaluator_keys(["knn", "kmeans", "knn", "knn"]) == ["knn", "kmeans", "knn_2", "knn_3"]
+
+
+def test_adding_an_evaluator_does_not_rename_another_evaluators_metrics(quick_recipe, tmp_path):
+    evaluators = '[{name="knn", k=[1]}, {name="kmeans"}, {name="knn", k=[2]}]'
+    metrics = run(quick_recipe, overrides=("run.epochs=1", f"evaluators={evaluators}"), output=str(tmp_path / "out"),
+                  progress=False).metrics
+    assert list(metrics["evaluation"]) == ["knn", "kmeans", "knn_2"]
+    assert "recall_at_2" in metrics["evaluation"]["knn_2"]

@@ -75,6 +75,7 @@ def test_onnx_without_its_packages_says_what_to_install(trained_run, tmp_path, m
     assert not (tmp_path / "m.onnx").exists()
 
 
+@pytest.mark.slow
 def test_a_convolutional_encoder_with_batchnorm_exports_to_every_format(write_recipe, tiny_mnist, tmp_path):
     recipe = write_recipe(f"""
         [run]

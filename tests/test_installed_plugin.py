@@ -1,19 +1,27 @@
-"""A third-party plugin package, pip-installed into this environment, is discovered like the built-ins."""
+"""A third-party plugin package, pip-installed into a folder of its own, is discovered like the built-ins.
+
+Packages are installed with ``pip install --target`` into a temporary folder that the ``toolkit`` subprocesses see
+through ``PYTHONPATH``; the environment running the tests is never changed.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.slow
 
 PLUGIN_MODULE = '''
 import torch
 from toolkit.api import hookimpl
 from toolkit.api import Loss
-from toolkit.imagedata.datasets import Dataset, ImageSet
+from toolkit.api import Dataset, ImageSet
 
 
 def stripes(*, size: int = 200):
@@ -75,8 +83,19 @@ k = [1]
 '''
 
 
+def install_into(site: Path, package: Path) -> dict[str, str]:
+    """``pip install`` ``package`` into the folder ``site``; returns an environment in which it is installed."""
+    result = _pip("install", "--no-deps", "--no-build-isolation", "--no-index", "-q", "--target", str(site), str(package))
+    assert result.returncode == 0, result.stderr
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+
+
 def _pip(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True)
+
+
+def _toolkit(*args: str, env=None, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, env=env, cwd=cwd)
 
 
 @pytest.fixture
@@ -96,35 +115,35 @@ def installed_plugin(tmp_path):
         [project.entry-points.toolkit]
         stripes = "toolkit_stripes"
     '''))
-    result = _pip("install", "--no-deps", "--no-build-isolation", "--no-index", "-q", str(package))
-    assert result.returncode == 0, result.stderr
-    yield package
-    _pip("uninstall", "-y", "-q", "toolkit-stripes")
+    return install_into(tmp_path / "site", package)
 
 
-def _toolkit(*args: str, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, env=env)
+def test_the_plugin_is_installed_outside_the_environment_running_the_tests(installed_plugin):
+    from importlib import metadata
+
+    assert "toolkit-stripes" not in {d.metadata["Name"] for d in metadata.distributions()}
 
 
+@pytest.mark.slow
 def test_installed_plugin_is_listed_with_its_version_and_components(installed_plugin):
-    result = _toolkit("plugins", "--json")
+    result = _toolkit("plugins", "--json", env=installed_plugin)
     assert result.returncode == 0, result.stderr
-    plugin = next(p for p in json.loads(result.stdout) if p["distribution"] == "toolkit-stripes")
+    plugin = next(p for p in json.loads(result.stdout)["plugins"] if p["distribution"] == "toolkit-stripes")
     assert plugin["version"] == "0.3.0"
     assert plugin["components"] == {"datasets": ["stripes"], "losses": ["squared_gap"]}
 
 
+@pytest.mark.slow
 def test_a_recipe_can_use_the_installed_plugins_dataset_and_loss(installed_plugin, tmp_path):
     recipe = tmp_path / "stripes.toml"
     recipe.write_text(RECIPE)
-    result = _toolkit("run", str(recipe), "-q", "-o", str(tmp_path / "run"))
+    result = _toolkit("run", str(recipe), "-q", "-o", str(tmp_path / "run"), env=installed_plugin)
     assert result.returncode == 0, result.stderr
     assert "knn.precision_at_1" in result.stdout
 
 
-def test_allowlist_can_leave_the_installed_plugin_out(installed_plugin, monkeypatch):
-    import os
-
-    env = {**os.environ, "TOOLKIT_LOAD_PLUGINS": ""}
-    result = _toolkit("plugins", "--json", env=env)
-    assert "toolkit-stripes" not in result.stdout
+@pytest.mark.slow
+def test_allowlist_can_leave_the_installed_plugin_out(installed_plugin):
+    listed = _toolkit("plugins", "--json", env=installed_plugin)
+    left_out = _toolkit("plugins", "--json", env={**installed_plugin, "TOOLKIT_LOAD_PLUGINS": ""})
+    assert "toolkit-stripes" in listed.stdout and "toolkit-stripes" not in left_out.stdout

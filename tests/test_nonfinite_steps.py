@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import types
-
 import pytest
 import torch
 
 from tests.conftest import QUICK_RECIPE
-from toolkit.api import ToolkitError, hookimpl
-from toolkit.api import Loss
-from toolkit.components.loading import load_plugins
-from toolkit.components.registry import Registry
+from tests.fake_plugins import registry_with
+from toolkit.api import Loss, ToolkitError
 from toolkit.training.runner import run
 
 
@@ -30,17 +26,8 @@ class SometimesNaN(Loss):
         return value * float("nan") if self.calls % self.every == 0 else value
 
 
-def _registry() -> Registry:
-    loaded = load_plugins()
-    module = types.ModuleType("nan_plugin")
-
-    @hookimpl
-    def register_losses(register):
-        register("sometimes_nan", SometimesNaN)
-
-    module.register_losses = register_losses
-    loaded.manager.register(module, name="nan_plugin")
-    return Registry(loaded)
+def _registry():
+    return registry_with("nan_plugin", "losses", {"sometimes_nan": SometimesNaN})
 
 
 @pytest.fixture

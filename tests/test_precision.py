@@ -10,7 +10,7 @@ from torch import nn
 
 from toolkit.api import Batch, EmbeddedBatch
 from toolkit.imagedata.datasets import ImageSet
-from toolkit.training.runner import run
+from toolkit.training.runner import cpu_has_bfloat16, run, training_precision
 from toolkit.training.epoch import BatchLoss
 
 
@@ -53,6 +53,7 @@ def test_the_encoder_runs_in_the_chosen_precision_and_the_loss_gets_float32(prec
     assert encoder.linear.weight.dtype == torch.float32 and encoder.linear.weight.grad.dtype == torch.float32
 
 
+@pytest.mark.slow
 def test_a_bfloat16_run_trains_a_cnn_about_as_well_as_float32(quick_recipe, tmp_path):
     cnn = ('encoder={name="small_cnn", image_size=8, embedding_dim=8}', "run.epochs=1")
     usual = run(quick_recipe, overrides=cnn, output=str(tmp_path / "usual"), progress=False).metrics
@@ -70,10 +71,19 @@ def test_bfloat16_on_a_cpu_without_bfloat16_instructions_warns_that_it_is_slower
     assert any('run.precision = "bfloat16"' in r.getMessage() and "slower" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize(("native", "expected"), [(True, "bfloat16"), (False, "float32")])
+@pytest.mark.parametrize(("native", "expected"), [(True, "bfloat16"), (False, "float32"), (None, "float32")])
 def test_auto_trains_in_bfloat16_only_where_the_cpu_computes_it_natively(quick_recipe, tmp_path, monkeypatch, native,
                                                                         expected):
     monkeypatch.setattr("toolkit.training.runner.cpu_has_bfloat16", lambda: native)
     metrics = run(quick_recipe, overrides=("run.epochs=1", 'run.precision="auto"', "evaluators=[]"),
                   output=str(tmp_path / "out"), progress=False).metrics
     assert metrics["precision"] == expected
+
+
+def test_a_cpu_whose_bfloat16_support_torch_cannot_report_counts_as_unknown_and_auto_picks_float32(monkeypatch):
+    def cannot_tell():
+        raise RuntimeError("oneDNN is not available")
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", cannot_tell)
+    assert cpu_has_bfloat16() is None
+    assert training_precision("auto", torch.device("cpu")) == "float32"

@@ -52,9 +52,9 @@ def test_integer_is_not_accepted_for_a_string(write_recipe):
     assert "run.device" in _error(write_recipe(QUICK_RECIPE), "run.device=3")
 
 
-def test_out_of_range_value_is_reported_by_its_component(write_recipe):
+def test_out_of_range_value_names_the_section_the_key_and_the_bound(write_recipe):
     message = _error(write_recipe(QUICK_RECIPE), "loss.margin=-1.0")
-    assert "[loss]" in message and "margin must be greater than 0" in message
+    assert "[loss] 'contrastive'" in message and "loss.margin: Input should be greater than 0; got -1.0" in message
 
 
 def test_negative_epochs_are_refused(write_recipe):

@@ -66,8 +66,9 @@ def test_triplet_recipe_2d_variant_keeps_a_validation_loss_per_epoch(tmp_path, t
                         "evaluators.0.count=300")
     triplets = result.metrics["evaluation"]["triplet_accuracy"]
     assert triplets["triplets"] == 300 and 0.0 <= triplets["accuracy"] <= 1.0
-    assert [row["epoch"] for row in triplets["per_epoch"]] == [1, 2] and "loss" in triplets["per_epoch"][0]
-    assert json.loads((result.run_dir / "validation.json").read_text()) == triplets["per_epoch"]
+    assert result.metrics["artifacts"]["triplet_accuracy"] == {"per_epoch": "validation.json", "curve": "validation_curve.png"}
+    history = json.loads((result.run_dir / "validation.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2] and "loss" in history[0]
     assert (result.run_dir / "validation_curve.png").is_file()
 
 

@@ -136,6 +136,7 @@ def _same_results(a: dict, b: dict) -> None:
     assert a["evaluation"] == b["evaluation"]
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_epoch_resumes_to_the_same_metrics(setup):
     root, site, recipe, baseline = setup
     out = root / "killed"
@@ -150,6 +151,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_metrics(setup):
     assert json.loads((out / "status.json").read_text())["status"] == "finished"
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_the_step_reached_says_how_to_resume_and_resumes_exactly(setup):
     root, site, recipe, baseline = setup
     out = root / "ctrl-c"

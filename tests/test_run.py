@@ -47,6 +47,7 @@ def test_cli_run_prints_metrics_and_the_run_folder(quick_recipe, tmp_path):
     assert "knn.precision_at_1" in result.output and "Run folder:" in result.output
 
 
+@pytest.mark.slow
 def test_short_real_fashion_mnist_run_beats_chance(shared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("TOOLKIT_DATA", str(shared_data))
     from tests.conftest import REPO
@@ -77,6 +78,7 @@ def test_run_threads_also_bounds_the_threads_faiss_searches_with(quick_recipe, t
         faiss.omp_set_num_threads(before[1])
 
 
+@pytest.mark.slow
 def test_channels_last_trains_the_same_cnn_up_to_rounding(quick_recipe, tmp_path):
     cnn = ('encoder={name="small_cnn", image_size=8, embedding_dim=8}', "run.epochs=1")
     usual = run(quick_recipe, overrides=cnn, output=str(tmp_path / "usual"), progress=False).metrics

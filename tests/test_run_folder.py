@@ -63,6 +63,7 @@ def test_overwrite_replaces_an_earlier_run(quick_recipe, tmp_path):
     assert not (out / "stale.txt").exists() and (out / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_a_resumed_run_folder_holds_the_recipe_it_was_resumed_with(quick_recipe, tmp_path):
     out = tmp_path / "out"
     run(quick_recipe, output=str(out), overrides=("run.epochs=1",), progress=False)

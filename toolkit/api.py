@@ -11,7 +11,8 @@ Heavy helpers (plots, faiss, image files) are imported on first use, so importin
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from pathlib import Path
+from typing import Any, Sequence
 
 from toolkit.components.hookspecs import hookimpl
 from toolkit.errors import ToolkitError
@@ -26,6 +27,9 @@ _EXPORTS: dict[str, str] = {
     "EmbeddedBatch": "toolkit.components.contracts",
     "Loss": "toolkit.components.contracts",
     "Sampler": "toolkit.components.contracts",
+    "Miner": "toolkit.components.contracts",
+    "MinedPairs": "toolkit.components.contracts",
+    "MinedTriplets": "toolkit.components.contracts",
     "Evaluator": "toolkit.components.contracts",
     "EvalContext": "toolkit.components.contracts",
     "batch_members": "toolkit.training.members",
@@ -37,19 +41,50 @@ _EXPORTS: dict[str, str] = {
     "IMAGE_SUFFIXES": "toolkit.imagedata.images",
     "ImageReader": "toolkit.imagedata.images",
     "image_files": "toolkit.imagedata.images",
-    # parameters of nested components
+    # parameters of nested components, and the hint for an unknown name
+    "Parameter": "toolkit.components.params",
     "check_parameters": "toolkit.components.params",
+    "did_you_mean": "toolkit.errors",
     # files an evaluator writes
     "write_atomic": "toolkit.runfolder.rundir",
     "write_json": "toolkit.runfolder.rundir",
     "loss_curve": "toolkit.reporting.plots",
     "scatter_by_class": "toolkit.reporting.plots",
+    "project_2d": "toolkit.reporting.projection",
     # nearest-neighbour search
     "IndexChoice": "toolkit.model.faiss_index",
     "build_index": "toolkit.model.faiss_index",
 }
 
-__all__ = ["API_VERSION", "ToolkitError", "hookimpl", *_EXPORTS]
+__all__ = ["API_VERSION", "ToolkitError", "hookimpl", "registered", "run_recipe", *_EXPORTS]
+
+
+def registered(kind: str) -> dict[str, str]:
+    """The components of ``kind`` that the installed plugins register, as name -> plugin name.
+
+    ``kind`` is ``"datasets"``, ``"encoders"``, ``"losses"``, ``"samplers"``, ``"miners"`` or ``"evaluators"``.
+    The plugins are loaded afresh, so a plugin's own tests see it as ``toolkit`` does::
+
+        assert registered("losses")["my_loss"] == "my-distribution.my_entry_point"
+    """
+    from toolkit.components.registry import KINDS, default_registry, reset_default_registry
+
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    reset_default_registry()
+    return {component.name: component.plugin for component in default_registry().components(kind)}
+
+
+def run_recipe(recipe: str | Path, *, output: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """Train and evaluate ``recipe`` as ``toolkit run`` does, quietly, into the new run folder ``output``.
+
+    ``overrides`` are ``KEY=VALUE`` strings, as ``toolkit run --set`` takes them. Returns what the run wrote to
+    ``output/metrics.json``: ``"evaluation"`` (evaluator -> metric -> number), ``"artifacts"`` (evaluator -> name ->
+    file in ``output``) and the training record. A bad recipe raises :class:`ToolkitError`.
+    """
+    from toolkit.training.runner import run
+
+    return run(Path(recipe), overrides=tuple(overrides), output=str(output), progress=False).metrics
 
 
 def __getattr__(name: str) -> Any:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from typing import Callable, Iterable
+
 
 class ToolkitError(Exception):
     """A problem with the user's input: a recipe, a data folder, a plugin, a run folder.
@@ -20,3 +23,10 @@ class RunInterrupted(ToolkitError):
     """
 
     exit_code = 130
+
+
+def did_you_mean(word: str, choices: Iterable[str], *, n: int = 3, cutoff: float = 0.5,
+                 show: Callable[[str], str] = repr) -> str:
+    """The hint every unknown name gets: `` Did you mean 'a' or 'b'?`` for the choices close to ``word``, else ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=n, cutoff=cutoff)
+    return f" Did you mean {' or '.join(show(c) for c in close)}?" if close else ""

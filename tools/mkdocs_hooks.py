@@ -61,8 +61,13 @@ def plain_roles(text: str) -> str:
 
 
 def linked_roles(text: str) -> str:
-    """Sphinx roles as cross-references to the Python API page (a missing target fails a strict build)."""
-    return ROLE.sub(lambda m: f"[`{m.group(1)}`][{m.group(1)}]", text)
+    """Sphinx roles as links to the names' sections on the plugin API page (a missing anchor fails a strict build);
+    names outside ``toolkit.api`` are internal and stay plain code."""
+    def link(match: re.Match) -> str:
+        name = match.group(1)
+        return f"[`{name}`](api.md#{name})" if name.startswith("toolkit.api.") else f"`{name}`"
+
+    return ROLE.sub(link, text)
 
 
 def docstring_body(doc: str) -> str:
@@ -284,7 +289,8 @@ def api_reference() -> str:
              f"{len(api.__all__)} names. Anything not listed here is internal.", ""]
     for name in api.__all__:
         module = defined_in.get(name, "toolkit.api")
-        parts += [f"## `toolkit.api.{name}` {{#{name}}}", "", f"::: {module}.{name}", "    options:",
+        # the heading's id makes `toolkit.api.NAME` a cross-reference target (the hook reference links to it)
+        parts += [f"## `toolkit.api.{name}` {{#toolkit.api.{name}}}", "", f"::: {module}.{name}", "    options:",
                   "      show_root_heading: false", ""]
     return "\n".join(parts) + "\n"
 

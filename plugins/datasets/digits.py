@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 import torch
 
 from toolkit.api import Dataset, ImageSet
 
 
-def digits(*, test_fraction: float = 0.25, seed: int = 0) -> Dataset:
+def digits(*, test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.25, seed: int = 0) -> Dataset:
     """The 1,797 8x8 handwritten digits that ship with scikit-learn, split into train and test.
 
     Args:
         test_fraction: share of images held out as the test split (stratified by class).
         seed: seed of the split.
     """
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
 
     def load() -> tuple[ImageSet, ImageSet]:
         from sklearn.datasets import load_digits

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import Field
 import torch
 
 from toolkit.api import (
@@ -67,10 +68,13 @@ def read_classes(classes: list[Path], reader: ImageReader, like: torch.Size | No
     return torch.stack(images), torch.tensor(labels, dtype=torch.long)
 
 
+Size = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]
+
+
 def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | None = None, test_dir: str | None = None,
-                 test_fraction: float = 0.2, split_by: Literal["identity", "image"] = "identity", seed: int = 0,
-                 size: list[int] | None = None, channels: Literal[1, 3] = 1, normalize: bool = False,
-                 mean: float = 0.5, std: float = 0.5) -> Dataset:
+                 test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2,
+                 split_by: Literal["identity", "image"] = "identity", seed: int = 0, size: Size | None = None,
+                 channels: Literal[1, 3] = 1, normalize: bool = False, mean: float = 0.5, std: float = 0.5) -> Dataset:
     """Images in one sub-folder per class (PGM, PNG, JPG, ...), read once into memory.
 
     With ``test_dir`` the two splits are two folders of classes (the AT&T faces: ``training/`` and
@@ -94,10 +98,6 @@ def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | N
         mean: normalisation mean.
         std: normalisation standard deviation.
     """
-    if size is not None and (len(size) != 2 or min(size) < 1):
-        raise ValueError(f"size must be [height, width] with positive sides, got {size}")
-    if test_dir is None and not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be between 0 and 1 (or give test_dir), got {test_fraction}")
     root = Path(folder).expanduser()
     if not root.is_absolute():
         root = data_root(data_dir) / root

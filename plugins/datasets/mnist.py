@@ -70,34 +70,39 @@ def _load_idx_dataset(name: str, folder_name: str, torchvision_class: str, *, da
     return Dataset(name, {split: loader(split) for split in FILES})
 
 
-def mnist(*, data_dir: str | None = None, download: bool = False, normalize: bool = False,
-          mean: float = 0.1307, std: float = 0.3081) -> Dataset:
-    """MNIST handwritten digits: 60,000 training and 10,000 test images, 28x28 grey.
+IDX_ARGUMENTS = """{summary}
 
     Args:
-        data_dir: data root holding ``MNIST/raw/`` (default: ``$TOOLKIT_DATA``, else ``~/.cache/toolkit/data``).
+        data_dir: data root holding ``{folder}/raw/`` (default: ``$TOOLKIT_DATA``, else ``~/.cache/toolkit/data``{also}).
         download: fetch missing files with torchvision (needs the internet).
         normalize: subtract ``mean`` and divide by ``std`` after scaling pixels to [0, 1].
         mean: normalisation mean.
         std: normalisation standard deviation.
     """
+
+
+def _documented(summary: str, folder: str, also: str = ""):
+    """Give an IDX dataset factory its docstring: the summary, then the arguments both factories share."""
+
+    def document(factory):
+        factory.__doc__ = IDX_ARGUMENTS.format(summary=summary, folder=folder, also=also)
+        return factory
+
+    return document
+
+
+@_documented("MNIST handwritten digits: 60,000 training and 10,000 test images, 28x28 grey.", "MNIST")
+def mnist(*, data_dir: str | None = None, download: bool = False, normalize: bool = False,
+          mean: float = 0.1307, std: float = 0.3081) -> Dataset:
     return _load_idx_dataset("MNIST", "MNIST", "MNIST", data_dir=data_dir, download=download,
                              mean=mean if normalize else 0.0, std=std if normalize else 1.0,
                              class_names=[str(d) for d in range(10)])
 
 
+@_documented("Fashion-MNIST clothing images: 60,000 training and 10,000 test images, 28x28 grey.", "FashionMNIST",
+             f"; Debian's ``{DEBIAN_FASHION_MNIST}`` is searched too")
 def fashion_mnist(*, data_dir: str | None = None, download: bool = False, normalize: bool = False,
                   mean: float = 0.2860, std: float = 0.3530) -> Dataset:
-    """Fashion-MNIST clothing images: 60,000 training and 10,000 test images, 28x28 grey.
-
-    Args:
-        data_dir: data root holding ``FashionMNIST/raw/`` (default: ``$TOOLKIT_DATA``, else
-            ``~/.cache/toolkit/data``; Debian's ``/usr/share/datasets/fashion-mnist`` is searched too).
-        download: fetch missing files with torchvision (needs the internet).
-        normalize: subtract ``mean`` and divide by ``std`` after scaling pixels to [0, 1].
-        mean: normalisation mean.
-        std: normalisation standard deviation.
-    """
     return _load_idx_dataset("Fashion-MNIST", "FashionMNIST", "FashionMNIST", data_dir=data_dir, download=download,
                              mean=mean if normalize else 0.0, std=std if normalize else 1.0,
                              extra_folders=[DEBIAN_FASHION_MNIST], class_names=FASHION_CLASSES)

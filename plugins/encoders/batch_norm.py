@@ -92,8 +92,7 @@ class BatchNorm2d(nn.BatchNorm2d):
     """``nn.BatchNorm2d`` (same parameters, buffers and state dict), faster on channels-last inputs with few channels.
 
     PyTorch's batch norm on a channels-last tensor of a few channels is several times slower than on the usual
-    layout (forward and backward on 128×4×28×28 floats: 8.7 ms against 1.2 ms on two cores), which would cancel what
-    channels-last convolutions gain (``run.channels_last``). For such inputs this module computes the same batch
+    layout, which would cancel what channels-last convolutions gain (``run.channels_last``). For such inputs this module computes the same batch
     statistics, running averages and gradients with operations over whole rows of the tensor's memory. Any other
     input, and any configuration other than the default affine, tracked, momentum-averaged one, goes to
     ``nn.BatchNorm2d`` itself.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import Field
 from torch import nn
 
 from .pooling import MaxPool2x2
@@ -30,13 +31,10 @@ class CenterCNN(nn.Module):
             starts about 1,000 times smaller than the input (std 0.001) and training sits at chance for epochs.
     """
 
-    def __init__(self, *, feature_dim: int = 2, in_channels: int = 1, image_size: int = 28,
+    def __init__(self, *, feature_dim: Annotated[int, Field(ge=1)] = 2, in_channels: Annotated[int, Field(ge=1)] = 1,
+                 image_size: Annotated[int, Field(ge=8)] = 28,  # three 2x2 poolings
                  init: Literal["kaiming", "pytorch"] = "kaiming"):
         super().__init__()
-        if feature_dim < 1 or in_channels < 1:
-            raise ValueError(f"feature_dim and in_channels must be positive, got {feature_dim}, {in_channels}")
-        if image_size < 8:
-            raise ValueError(f"image_size must be at least 8 (three 2x2 poolings), got {image_size}")
         self.features = nn.Sequential(*_convs(in_channels, 32), *_convs(32, 64), *_convs(64, 128))
         side = image_size // 2 // 2 // 2
         self.head = nn.Sequential(nn.Linear(128 * side * side, feature_dim), nn.PReLU())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -11,11 +14,15 @@ from .batch_norm import BatchNorm2d
 from .pooling import MaxPool2x2
 
 
+Positive = Annotated[int, Field(ge=1)]
+Stages = Annotated[list[Annotated[list[Positive], Field(min_length=1)]], Field(min_length=1)]
+
+
 class ConvNet(nn.Module):
     """Stages of 3x3 conv → BatchNorm → ReLU, 2x2 max-pooling between stages, average pooling, Linear.
 
-    The default ``[[32], [64, 64], [128]]`` (about 0.1 M weights) reaches over 99 % k-NN precision@1 on
-    MNIST in a few CPU epochs: one cheap layer at full resolution, the width where the maps are small.
+    The default ``[[32], [64, 64], [128]]`` spends little at full resolution and its width where the maps are
+    small.
 
     Args:
         stages: output channels of the conv layers of each stage; stages are separated by 2x2 max-pooling.
@@ -34,18 +41,11 @@ class ConvNet(nn.Module):
             (test-time augmentation, for classes that look the same mirrored; twice the evaluation cost).
     """
 
-    def __init__(self, *, stages: list[list[int]] = [[32], [64, 64], [128]], embedding_dim: int = 64,  # noqa: B006
-                 in_channels: int = 1, dropout: float = 0.0, normalize: bool = False, shift: int = 0,
-                 hflip: bool = False, pool_size: int = 1, erase: float = 0.0, mirror_average: bool = False):
+    def __init__(self, *, stages: Stages = [[32], [64, 64], [128]], embedding_dim: Positive = 64,  # noqa: B006
+                 in_channels: Positive = 1, dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0, normalize: bool = False,
+                 shift: Annotated[int, Field(ge=0)] = 0, hflip: bool = False, pool_size: Positive = 1,
+                 erase: Annotated[float, Field(ge=0, le=1)] = 0.0, mirror_average: bool = False):
         super().__init__()
-        if not stages or any(not stage for stage in stages) or any(c < 1 for stage in stages for c in stage):
-            raise ValueError(f"stages must be a non-empty list of non-empty lists of positive channel counts, got {stages}")
-        if embedding_dim < 1:
-            raise ValueError(f"embedding_dim must be at least 1, got {embedding_dim}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        if pool_size < 1:
-            raise ValueError(f"pool_size must be at least 1, got {pool_size}")
         self.augment = RandomShiftFlip(shift, hflip, erase)
         layers: list[nn.Module] = []
         channels = in_channels

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 from torch import nn
+
+Positive = Annotated[int, Field(ge=1)]
 
 from .batch_norm import BatchNorm2d
 
@@ -25,13 +30,10 @@ class FaceCNN(nn.Module):
         hidden: width of the two hidden linear layers.
     """
 
-    def __init__(self, *, embedding_dim: int = 5, in_channels: int = 1, image_size: list[int] = [100, 100],  # noqa: B006
-                 hidden: int = 500):
+    def __init__(self, *, embedding_dim: Positive = 5, in_channels: Positive = 1,
+                 image_size: Annotated[list[Positive], Field(min_length=2, max_length=2)] = [100, 100],  # noqa: B006
+                 hidden: Positive = 500):
         super().__init__()
-        if len(image_size) != 2 or min(image_size) < 1:
-            raise ValueError(f"image_size must be [height, width] with positive sides, got {image_size}")
-        if min(embedding_dim, in_channels, hidden) < 1:
-            raise ValueError(f"embedding_dim, in_channels and hidden must be positive, got {embedding_dim}, {in_channels}, {hidden}")
         self.features = nn.Sequential(*_block(in_channels, 4), *_block(4, 8), *_block(8, 8))
         self.head = nn.Sequential(
             nn.Linear(8 * image_size[0] * image_size[1], hidden), nn.ReLU(inplace=True),

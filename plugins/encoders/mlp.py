@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 from torch import nn
+
+Positive = Annotated[int, Field(ge=1)]
 
 
 class MLP(nn.Module):
@@ -14,11 +19,10 @@ class MLP(nn.Module):
         embedding_dim: size of the embedding.
     """
 
-    def __init__(self, *, in_features: int = 784, hidden: list[int] = [128, 128], embedding_dim: int = 32):  # noqa: B006
+    def __init__(self, *, in_features: Positive = 784, hidden: list[Positive] = [128, 128],  # noqa: B006
+                 embedding_dim: Positive = 32):
         super().__init__()
         sizes = [in_features, *hidden]
-        if any(s < 1 for s in [*sizes, embedding_dim]):
-            raise ValueError(f"layer sizes must be positive, got in_features={in_features}, hidden={hidden}, embedding_dim={embedding_dim}")
         layers: list[nn.Module] = [nn.Flatten()]
         for a, b in zip(sizes, sizes[1:]):
             layers += [nn.Linear(a, b), nn.ReLU(inplace=True)]

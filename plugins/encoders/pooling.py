@@ -12,16 +12,14 @@ FEW_CHANNELS = 8
 class MaxPool2x2(nn.MaxPool2d):
     """``nn.MaxPool2d(2)``, faster when no gradient is needed (evaluation, embedding) and for bfloat16 training.
 
-    On the CPU ``max_pool2d`` also records where each maximum came from, for a backward pass, and is several times
-    slower than taking the largest of the four strided views of the 2x2 windows (1024×4×28×28 floats: 26 ms against
-    4.6 ms on one core). The values are identical, NaN included. While autograd records, it is ``nn.MaxPool2d(2)``
+    On the CPU ``max_pool2d`` also records where each maximum came from, for a backward pass, which makes it slower
+    than taking the largest of the four strided views of the 2x2 windows. The values are identical, NaN included. While autograd records, it is ``nn.MaxPool2d(2)``
     itself, whose gradient goes to one maximum of each window (``torch.maximum`` would split it between equal ones);
     so it is while TorchScript traces it, so that an exported model holds the one plain operation whatever the mode.
 
     While autograd records, a bfloat16 input (``run.precision = "bfloat16"``) with fewer than 8 channels is pooled in
-    float32 and the result rounded back, which gives the same values and gradients: PyTorch's bfloat16 kernel is slow
-    for so few channels (256×4×28×28 in channels-last memory, forward and backward on two cores: 2.3 ms, against
-    1.4 ms in float32 with the conversions; with 8 channels bfloat16 is the faster, 0.35 against 0.45 ms).
+    float32 and the result rounded back, which gives the same values and gradients: PyTorch's bfloat16 kernel is
+    slower than the float32 one with the conversions for so few channels.
     """
 
     def __init__(self) -> None:

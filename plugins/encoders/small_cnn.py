@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 from torch import nn
 
 from .batch_norm import BatchNorm2d
@@ -21,12 +24,9 @@ class SmallCNN(nn.Module):
         image_size: height and width of the (square) input images.
     """
 
-    def __init__(self, *, embedding_dim: int = 8, in_channels: int = 1, image_size: int = 28):
+    def __init__(self, *, embedding_dim: Annotated[int, Field(ge=1)] = 8, in_channels: Annotated[int, Field(ge=1)] = 1,
+                 image_size: Annotated[int, Field(ge=4, multiple_of=4)] = 28):  # two 2x2 poolings
         super().__init__()
-        if embedding_dim < 1:
-            raise ValueError(f"embedding_dim must be at least 1, got {embedding_dim}")
-        if image_size % 4:
-            raise ValueError(f"image_size must be a multiple of 4 (two 2x2 poolings), got {image_size}")
         self.features = nn.Sequential(
             *_conv(in_channels, 4), *_conv(4, 4), MaxPool2x2(),
             *_conv(4, 8), *_conv(8, 8), MaxPool2x2(),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from toolkit.api import EvalContext, ToolkitError, write_atomic
+from toolkit.api import EvalContext, Evaluator, ToolkitError, write_atomic
 
 
-class ClassificationEvaluator:
+class ClassificationEvaluator(Evaluator):
     """Accuracy, weighted and macro F1 of the loss's classifier head (scikit-learn's classification report).
 
     The report is also saved as text. Needs a loss with a ``classify(features)`` method, such as
@@ -42,11 +42,11 @@ class ClassificationEvaluator:
         report = classification_report(labels.numpy(), predicted.numpy(), output_dict=True, **args)
         text = classification_report(labels.numpy(), predicted.numpy(), **args)
         write_atomic(context.out_dir / self.filename, lambda tmp: tmp.write_text(text))
+        context.add_artifact("report", self.filename)
         return {
             "accuracy": float((predicted == labels).float().mean()),
             "f1_weighted": float(report["weighted avg"]["f1-score"]),
             "f1_macro": float(report["macro avg"]["f1-score"]),
             "precision_weighted": float(report["weighted avg"]["precision"]),
             "recall_weighted": float(report["weighted avg"]["recall"]),
-            "report": self.filename,
         }

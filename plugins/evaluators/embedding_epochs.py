@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from pydantic import Field
 
-from toolkit.api import EvalContext, scatter_by_class, write_atomic
-
-
-def to_2d(embeddings: np.ndarray) -> np.ndarray:
-    """The embeddings when they are 2-D; else their first two principal components (fast enough for every epoch)."""
-    if embeddings.shape[1] == 2:
-        return embeddings
-    if embeddings.shape[1] == 1:
-        return np.hstack([embeddings, np.zeros_like(embeddings)])
-    centred = embeddings - embeddings.mean(axis=0)
-    _, _, components = np.linalg.svd(centred, full_matrices=False)
-    return centred @ components[:2].T
+from toolkit.api import EvalContext, Evaluator, project_2d, scatter_by_class, write_atomic
 
 
-class EmbeddingEpochsEvaluator:
+class EmbeddingEpochsEvaluator(Evaluator):
     """A scatter of the features after every epoch (``<folder>/epoch_NNN.png``), and an animated GIF at the end.
 
     Every frame shows the same sample of the split, one colour per class (principal components above two
@@ -32,26 +24,24 @@ class EmbeddingEpochsEvaluator:
         frame_seconds: how long each frame is shown in the animation.
     """
 
-    def __init__(self, *, split: str = "test", max_points: int = 2000, folder: str = "embedding_epochs",
-                 gif: str = "embedding_epochs.gif", frame_seconds: float = 0.6):
-        if max_points < 10:
-            raise ValueError(f"max_points must be at least 10, got {max_points}")
-        if frame_seconds <= 0:
-            raise ValueError(f"frame_seconds must be greater than 0, got {frame_seconds}")
+    def __init__(self, *, split: str = "test", max_points: Annotated[int, Field(ge=10)] = 2000,
+                 folder: str = "embedding_epochs", gif: str = "embedding_epochs.gif",
+                 frame_seconds: Annotated[float, Field(gt=0)] = 0.6):
         self.split, self.max_points, self.folder, self.gif, self.frame_seconds = split, max_points, folder, gif, frame_seconds
         self.splits = [split]
 
     def on_epoch_end(self, context: EvalContext, epoch: int) -> None:
         embeddings, labels = context.embed(self.split)
         keep = np.random.default_rng(context.seed).permutation(len(labels))[: self.max_points]
-        points = to_2d(embeddings.numpy()[keep])
+        points = project_2d(embeddings.numpy()[keep])  # PCA: fast enough for every epoch
         names = context.dataset.split(self.split).class_names
         title = f"epoch {epoch}: {embeddings.shape[1]}-D features, {self.split} split ({len(keep)} points)"
         scatter_by_class(points, labels.numpy()[keep], context.out_dir / self.folder / f"epoch_{epoch:03d}.png", title, names)
 
-    def evaluate(self, context: EvalContext) -> dict[str, object]:
+    def evaluate(self, context: EvalContext) -> dict[str, float]:
         frames = sorted((context.out_dir / self.folder).glob("epoch_*.png"))
-        metrics: dict[str, object] = {"frames": len(frames), "folder": self.folder}
+        if frames:
+            context.add_artifact("frames", self.folder)
         if self.gif and frames:
             from PIL import Image
 
@@ -59,5 +49,5 @@ class EmbeddingEpochsEvaluator:
             duration = int(self.frame_seconds * 1000)
             write_atomic(context.out_dir / self.gif, lambda tmp: images[0].save(
                 tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0))
-            metrics["gif"] = self.gif
-        return metrics
+            context.add_artifact("gif", self.gif)
+        return {"frames": len(frames)}

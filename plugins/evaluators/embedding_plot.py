@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from pydantic import Field
 
-from toolkit.api import EvalContext, scatter_by_class
-
-
-def project_2d(embeddings: np.ndarray, seed: int) -> np.ndarray:
-    """The embeddings themselves when they are 2-D, else a t-SNE projection."""
-    if embeddings.shape[1] <= 2:
-        return embeddings if embeddings.shape[1] == 2 else np.hstack([embeddings, np.zeros_like(embeddings)])
-    from sklearn.manifold import TSNE
-
-    perplexity = min(30.0, max(2.0, (len(embeddings) - 1) / 3))
-    return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(embeddings)
+from toolkit.api import EvalContext, Evaluator, project_2d, scatter_by_class
 
 
-class EmbeddingPlot:
+class EmbeddingPlot(Evaluator):
     """Saves ``embeddings_<split>.png``: the split's embeddings in 2-D (t-SNE above two dimensions).
 
     Args:
@@ -26,20 +19,20 @@ class EmbeddingPlot:
         filename: file name in the run folder (default ``embeddings_<split>.png``).
     """
 
-    def __init__(self, *, split: str = "test", max_points: int = 2000, filename: str | None = None):
-        if max_points < 10:
-            raise ValueError(f"max_points must be at least 10, got {max_points}")
+    def __init__(self, *, split: str = "test", max_points: Annotated[int, Field(ge=10)] = 2000,
+                 filename: str | None = None):
         self.split, self.max_points = split, max_points
         self.splits = [split]
         self.filename = filename or f"embeddings_{split}.png"
 
-    def evaluate(self, context: EvalContext) -> dict[str, object]:
+    def evaluate(self, context: EvalContext) -> dict[str, float]:
         embeddings, labels = context.embed(self.split)
         rng = np.random.default_rng(context.seed)
         keep = rng.permutation(len(labels))[: self.max_points]
-        points = project_2d(embeddings.numpy()[keep], context.seed)
+        points = project_2d(embeddings.numpy()[keep], method="tsne", seed=context.seed)
         names = context.dataset.split(self.split).class_names
         method = "t-SNE of" if embeddings.shape[1] > 2 else ""
         title = f"{method} {embeddings.shape[1]}-D embeddings, {self.split} split ({len(keep)} points)".strip()
         scatter_by_class(points, labels.numpy()[keep], context.out_dir / self.filename, title, names)
-        return {"plot": self.filename}
+        context.add_artifact("plot", self.filename)
+        return {}

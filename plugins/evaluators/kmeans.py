@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 
-from toolkit.api import EvalContext
+from toolkit.api import EvalContext, Evaluator
 
 
 def cluster(embeddings: np.ndarray, clusters: int, *, seed: int, backend: str = "faiss", iterations: int = 50,
@@ -14,14 +15,21 @@ def cluster(embeddings: np.ndarray, clusters: int, *, seed: int, backend: str = 
     """Cluster id of every row, from k-means with ``restarts`` initialisations (the best inertia wins)."""
     x = np.ascontiguousarray(embeddings, dtype=np.float32)
     if backend == "faiss":
-        import faiss
-
-        kmeans = faiss.Kmeans(x.shape[1], clusters, niter=iterations, nredo=restarts, seed=seed, verbose=False)
-        kmeans.train(x)
-        return kmeans.index.search(x, 1)[1].ravel()
+        return faiss_kmeans(x, clusters, seed=seed, iterations=iterations, restarts=restarts).index.search(x, 1)[1].ravel()
     from sklearn.cluster import KMeans
 
     return KMeans(clusters, n_init=restarts, max_iter=iterations, random_state=seed).fit_predict(x)
+
+
+def faiss_kmeans(x: np.ndarray, clusters: int, *, seed: int, iterations: int, restarts: int):
+    """faiss k-means trained on every row of ``x`` (float32, C-contiguous)."""
+    import faiss
+
+    # every point trains the centroids: faiss would otherwise sample 256 per centroid, which widens the seed spread
+    kmeans = faiss.Kmeans(x.shape[1], clusters, niter=iterations, nredo=restarts, seed=seed, verbose=False,
+                          max_points_per_centroid=max(len(x), 1))
+    kmeans.train(x)
+    return kmeans
 
 
 def clustering_scores(labels: np.ndarray, assigned: np.ndarray) -> dict[str, float]:
@@ -44,7 +52,7 @@ def clustering_scores(labels: np.ndarray, assigned: np.ndarray) -> dict[str, flo
     }
 
 
-class KMeansEvaluator:
+class KMeansEvaluator(Evaluator):
     """k-means clustering accuracy (Hungarian and majority-vote matching), NMI and AMI on one split.
 
     Args:
@@ -55,12 +63,9 @@ class KMeansEvaluator:
         restarts: initialisations; the one with the lowest inertia is kept.
     """
 
-    def __init__(self, *, split: str = "test", clusters: int | None = None, backend: Literal["faiss", "sklearn"] = "faiss",
-                 iterations: int = 50, restarts: int = 10):
-        if clusters is not None and clusters < 2:
-            raise ValueError(f"clusters must be at least 2, got {clusters}")
-        if iterations < 1 or restarts < 1:
-            raise ValueError(f"iterations and restarts must be at least 1, got {iterations} and {restarts}")
+    def __init__(self, *, split: str = "test", clusters: Annotated[int, Field(ge=2)] | None = None,
+                 backend: Literal["faiss", "sklearn"] = "faiss", iterations: Annotated[int, Field(ge=1)] = 50,
+                 restarts: Annotated[int, Field(ge=1)] = 10):
         self.split, self.clusters, self.backend = split, clusters, backend
         self.iterations, self.restarts = iterations, restarts
         self.splits = [split]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import faiss
 import numpy as np
+from pydantic import Field
 import torch
 
-from toolkit.api import build_index, EvalContext, IndexChoice, ToolkitError
+from toolkit.api import EvalContext, Evaluator, IndexChoice, ToolkitError, build_index
 
 
 def retrieval_metrics(query: np.ndarray, query_labels: np.ndarray, gallery: np.ndarray | None, gallery_labels: np.ndarray | None,
@@ -78,7 +79,7 @@ def _drop_self(neighbours: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return neighbours[keep].reshape(len(ids), -1)
 
 
-class KNNEvaluator:
+class KNNEvaluator(Evaluator):
     """Retrieval quality with faiss: precision@1, recall@k and MAP@R, by exact search unless the gallery is large.
 
     Args:
@@ -97,14 +98,12 @@ class KNNEvaluator:
         ef_search: HNSW candidates kept while searching (more: slower, closer to exact).
     """
 
-    def __init__(self, *, query: str = "test", gallery: str = "train", k: list[int] = [1, 5, 10],  # noqa: B006
-                 map_at_r: bool = True, metric: Literal["l2", "cosine"] = "l2", chunk_size: int = 1000,
+    def __init__(self, *, query: str = "test", gallery: str = "train",
+                 k: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1)] = [1, 5, 10],  # noqa: B006
+                 map_at_r: bool = True, metric: Literal["l2", "cosine"] = "l2",
+                 chunk_size: Annotated[int, Field(ge=1)] = 1000,
                  index: Literal["auto", "flat", "ivf", "hnsw"] = "auto", exact_up_to: int = 250_000,
                  nlist: int | None = None, nprobe: int = 16, hnsw_m: int = 32, ef_search: int = 128):
-        if not k or any(v < 1 for v in k):
-            raise ValueError(f"k must be a non-empty list of positive integers, got {k}")
-        if chunk_size < 1:
-            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
         self.query, self.gallery, self.ks = query, gallery, sorted(set(k))
         self.splits = [query] if gallery in ("query", query) else [query, gallery]
         self.map_at_r, self.metric, self.chunk_size = map_at_r, metric, chunk_size

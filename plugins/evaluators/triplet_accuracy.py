@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Annotated
 
+from pydantic import Field
 import torch
 
-from toolkit.api import EmbeddedBatch, EvalContext, loss_curve, write_json
+from toolkit.api import EmbeddedBatch, EvalContext, Evaluator, loss_curve, write_json
 
 from ..samplers.label_table import LabelTable
 
@@ -34,7 +36,7 @@ def triplet_accuracy(embeddings: torch.Tensor, triplets: torch.Tensor) -> float:
     return float(closer.float().mean())
 
 
-class TripletAccuracyEvaluator:
+class TripletAccuracyEvaluator(Evaluator):
     """Triplet accuracy on fixed test triplets (share with d(a, p) < d(a, n)), and the validation loss per epoch.
 
     The triplets are drawn once from the split with a fixed seed, so that runs are comparable. After every
@@ -51,9 +53,7 @@ class TripletAccuracyEvaluator:
     HISTORY = "validation.json"
     CURVE = "validation_curve.png"
 
-    def __init__(self, *, split: str = "test", count: int = 10_000, seed: int = 0, every_epoch: bool = True):
-        if count < 1:
-            raise ValueError(f"count must be at least 1, got {count}")
+    def __init__(self, *, split: str = "test", count: Annotated[int, Field(ge=1)] = 10_000, seed: int = 0, every_epoch: bool = True):
         self.split, self.count, self.seed, self.every_epoch = split, count, seed, every_epoch
         self.splits = [split]
         self._triplets: torch.Tensor | None = None
@@ -91,9 +91,10 @@ class TripletAccuracyEvaluator:
         path = context.out_dir / self.HISTORY
         return json.loads(path.read_text()) if path.is_file() else []
 
-    def evaluate(self, context: EvalContext) -> dict[str, object]:
-        metrics: dict[str, object] = {**self._measure(context), "triplets": self.count, "seed": self.seed}
-        history = self._history(context)
-        if history:
-            metrics["per_epoch"] = history
+    def evaluate(self, context: EvalContext) -> dict[str, float]:
+        metrics = {**self._measure(context), "triplets": float(self.count)}
+        if self._history(context):
+            context.add_artifact("per_epoch", self.HISTORY)
+        if (context.out_dir / self.CURVE).is_file():
+            context.add_artifact("curve", self.CURVE)
         return metrics

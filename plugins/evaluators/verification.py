@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from pydantic import Field
 import torch
 
-from toolkit.api import EvalContext, ToolkitError, write_atomic
+from toolkit.api import EvalContext, Evaluator, ToolkitError, write_atomic
 
 
 def pair_indices(count: int, max_pairs: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,7 +57,7 @@ def verification_scores(distances: np.ndarray, same: np.ndarray) -> dict[str, fl
     }
 
 
-class VerificationEvaluator:
+class VerificationEvaluator(Evaluator):
     """Same/different verification by embedding distance: ROC-AUC, equal error rate, best-threshold accuracy.
 
     Every pair of the split is scored. A picture shows example pairs side by side with their dissimilarity
@@ -67,16 +70,12 @@ class VerificationEvaluator:
         filename: file name of the picture in the run folder.
     """
 
-    def __init__(self, *, split: str = "test", max_pairs: int = 1_000_000, examples: int = 8,
-                 filename: str = "verification_pairs.png"):
-        if max_pairs < 1:
-            raise ValueError(f"max_pairs must be at least 1, got {max_pairs}")
-        if examples < 0:
-            raise ValueError(f"examples must be 0 or more, got {examples}")
+    def __init__(self, *, split: str = "test", max_pairs: Annotated[int, Field(ge=1)] = 1_000_000,
+                 examples: Annotated[int, Field(ge=0)] = 8, filename: str = "verification_pairs.png"):
         self.split, self.max_pairs, self.examples, self.filename = split, max_pairs, examples, filename
         self.splits = [split]
 
-    def evaluate(self, context: EvalContext) -> dict[str, object]:
+    def evaluate(self, context: EvalContext) -> dict[str, float]:
         embeddings, labels = context.embed(self.split)
         generator = torch.Generator().manual_seed(context.seed)
         i, j = pair_indices(len(labels), self.max_pairs, generator)
@@ -88,10 +87,10 @@ class VerificationEvaluator:
                 "least two classes of two or more images each."
             )
         distances = torch.linalg.vector_norm(embeddings[i] - embeddings[j], dim=1).numpy()
-        metrics: dict[str, object] = verification_scores(distances, same)
-        if self.examples:
+        metrics = verification_scores(distances, same)
+        if self.examples and context.dataset.split(self.split).is_image:
             self._picture(context, i, j, same, distances, generator)
-            metrics["picture"] = self.filename
+            context.add_artifact("picture", self.filename)
         return metrics
 
     def _picture(self, context: EvalContext, i, j, same, distances, generator) -> None:

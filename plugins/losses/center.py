@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import Field
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -52,15 +53,10 @@ class SoftmaxCenterLoss(Loss):
 
     batch_kind = "labels"
 
-    def __init__(self, *, classes: int = 10, feature_dim: int = 2, center_weight: float = 1.0, head_bias: bool = False,
+    def __init__(self, *, classes: Annotated[int, Field(ge=2)] = 10, feature_dim: Annotated[int, Field(ge=1)] = 2,
+                 center_weight: Annotated[float, Field(ge=0)] = 1.0, head_bias: bool = False,
                  center_update: Literal["wen", "autograd"] = "wen"):
         super().__init__()
-        if classes < 2:
-            raise ValueError(f"classes must be at least 2, got {classes}")
-        if feature_dim < 1:
-            raise ValueError(f"feature_dim must be at least 1, got {feature_dim}")
-        if center_weight < 0:
-            raise ValueError(f"center_weight must be 0 or more, got {center_weight}")
         self.classes, self.center_weight, self.center_update = classes, center_weight, center_update
         self.head = nn.Linear(feature_dim, classes, bias=head_bias)
         self.centers = nn.Parameter(torch.randn(classes, feature_dim))

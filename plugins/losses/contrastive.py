@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import Field
 import torch
 import torch.nn.functional as F
 
@@ -30,12 +31,9 @@ class ContrastiveLoss(Loss):
 
     batch_kind = "pairs"
 
-    def __init__(self, *, margin: float = 1.0, same_label: Literal[0, 1] = 1, scale: float = 1.0):
+    def __init__(self, *, margin: Annotated[float, Field(gt=0)] = 1.0, same_label: Literal[0, 1] = 1,
+                 scale: Annotated[float, Field(gt=0)] = 1.0):
         super().__init__()
-        if margin <= 0:
-            raise ValueError(f"margin must be greater than 0, got {margin}")
-        if scale <= 0:
-            raise ValueError(f"scale must be greater than 0, got {scale}")
         self.margin, self.same_label, self.scale = margin, same_label, scale
 
     def forward(self, batch: EmbeddedBatch) -> torch.Tensor:

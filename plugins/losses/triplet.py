@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import Field
 import torch
 
 from toolkit.api import EmbeddedBatch, Loss
@@ -19,10 +20,8 @@ class TripletLoss(Loss):
 
     batch_kind = "triplets"
 
-    def __init__(self, *, margin: float = 1.0, distance: Literal["squared_euclidean", "euclidean"] = "squared_euclidean"):
+    def __init__(self, *, margin: Annotated[float, Field(gt=0)] = 1.0, distance: Literal["squared_euclidean", "euclidean"] = "squared_euclidean"):
         super().__init__()
-        if margin <= 0:
-            raise ValueError(f"margin must be greater than 0, got {margin}")
         self.margin, self.distance = margin, distance
 
     def _distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

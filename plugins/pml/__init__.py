@@ -9,7 +9,7 @@ import sys
 import types
 from typing import Any, Literal
 
-from toolkit.api import hookimpl
+from toolkit.api import Parameter, hookimpl
 
 
 class _StandIn(types.ModuleType):
@@ -45,16 +45,16 @@ for _slow in ("scipy.stats", "scipy.special"):
     _import_lazily(_slow)
 
 from .builders import PREFIX, builder, describe, resolve, signature_function
-from .catalogue import PMLParameter, class_parameters, classes
+from .catalogue import class_parameters, classes
 from .loss import PMLLoss
 
-BATCH = PMLParameter(
+BATCH = Parameter(
     "batch", Literal["labels", "pairs", "triplets"], "labels", False,
     "batches the loss takes: labels (a flat batch from the batches or class_balanced sampler; the loss or "
     "[miner] forms the pairs) or pairs/triplets (the pairs or triplets sampler's own, passed to PML as indices_tuple).",
 )
-MINER = PMLParameter("miner", Any, None, False,
-                     "the miner, built from the recipe's [miner] section (a PML miner name or table also works here).")
+MINER = Parameter("miner", Any, None, False,
+                  "the miner, built from the recipe's [miner] section (a PML miner name or table also works here).")
 
 
 def loss_factory(name: str):

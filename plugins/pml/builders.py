@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
 import typing
@@ -12,15 +11,15 @@ from typing import Any, Callable
 import pytorch_metric_learning
 import torch
 
-from toolkit.api import check_parameters
+from toolkit.api import Parameter, check_parameters, did_you_mean
 
-from .catalogue import (OBJECT_PARAMETERS, SINGULAR, TENSOR_PARAMETERS, PMLParameter, class_parameters, classes,
+from .catalogue import (OBJECT_PARAMETERS, SINGULAR, TENSOR_PARAMETERS, class_parameters, classes,
                         documentation_url)
 
 PREFIX = "pml."
 
 
-def signature_function(name: str, parameters: list[PMLParameter], doc: str,
+def signature_function(name: str, parameters: list[Parameter], doc: str,
                        body: Callable[..., Any]) -> Callable[..., Any]:
     """A function that calls ``body(**kwargs)`` and shows ``parameters`` as its keyword-only signature."""
 
@@ -38,7 +37,7 @@ def signature_function(name: str, parameters: list[PMLParameter], doc: str,
     return factory
 
 
-def describe(family: str, name: str, cls: type, parameters: list[PMLParameter]) -> str:
+def describe(family: str, name: str, cls: type, parameters: list[Parameter]) -> str:
     """Docstring of a PML factory: a summary line, then an ``Args:`` section that ``toolkit list`` shows."""
     own = inspect.cleandoc(cls.__dict__.get("__doc__") or "").splitlines()  # the class's own, not nn.Module's
     first = f" {own[0].rstrip('.')}." if own and own[0].strip() else ""
@@ -90,8 +89,7 @@ def resolve(family: str, value: Any, where: str) -> Any:
     bare = name[len(PREFIX):] if name.startswith(PREFIX) else name
     known = classes(family)
     if bare not in known:
-        close = difflib.get_close_matches(bare, list(known), n=3, cutoff=0.5)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(bare, known)
         raise ValueError(f"{where}: unknown {what} {name!r}.{hint} Known: {', '.join(known)}")
     factory = builder(family, bare)
     table = _tuples(factory, table)

@@ -18,11 +18,12 @@ import functools
 import inspect
 import textwrap
 import typing
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 from pytorch_metric_learning import distances, losses, miners, reducers, regularizers
+
+from toolkit.api import Parameter
 
 FAMILIES: dict[str, Any] = {
     "losses": losses, "miners": miners, "distances": distances, "reducers": reducers, "regularizers": regularizers,
@@ -82,17 +83,6 @@ DOCS = {
 }
 
 
-@dataclass(frozen=True)
-class PMLParameter:
-    """One keyword parameter of a PML class, as a recipe may give it."""
-
-    name: str
-    annotation: Any
-    default: Any
-    required: bool
-    doc: str
-
-
 def classes(family: str) -> dict[str, type]:
     """The usable classes of one PML family by name (abstract bases and unsupported classes left out)."""
     module = FAMILIES[family]
@@ -119,9 +109,9 @@ def _fixed_by_super_call(cls: type) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def class_parameters(cls: type) -> tuple[PMLParameter, ...]:
+def class_parameters(cls: type) -> tuple[...]:
     """Keyword parameters of ``cls``, collected along its MRO while each ``__init__`` passes ``**kwargs`` on."""
-    found: dict[str, PMLParameter] = {}
+    found: dict[str, Parameter] = {}
     fixed: set[str] = set()
     for klass in inspect.getmro(cls):
         if klass in (torch.nn.Module, object):
@@ -144,7 +134,7 @@ def class_parameters(cls: type) -> tuple[PMLParameter, ...]:
                 continue
             required = p.default is inspect.Parameter.empty
             default = None if required else p.default
-            found[name] = PMLParameter(name, _annotation(cls.__name__, name, hints.get(name), default), default,
+            found[name] = Parameter(name, _annotation(cls.__name__, name, hints.get(name), default), default,
                                        required, _doc(name))
         fixed |= _fixed_by_super_call(klass)
         if not passes_on:

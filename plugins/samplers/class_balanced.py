@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 import torch
 
 from toolkit.api import Batch, ToolkitError
@@ -26,13 +29,9 @@ class ClassBalancedSampler:
 
     kind = "labels"
 
-    def __init__(self, *, classes_per_batch: int = 8, images_per_class: int = 4, batches_per_epoch: int | None = None):
-        if classes_per_batch < 1:
-            raise ValueError(f"classes_per_batch must be at least 1, got {classes_per_batch}")
-        if images_per_class < 1:
-            raise ValueError(f"images_per_class must be at least 1, got {images_per_class}")
-        if batches_per_epoch is not None and batches_per_epoch < 1:
-            raise ValueError(f"batches_per_epoch must be at least 1, got {batches_per_epoch}")
+    def __init__(self, *, classes_per_batch: Annotated[int, Field(ge=1)] = 8,
+                 images_per_class: Annotated[int, Field(ge=1)] = 4,
+                 batches_per_epoch: Annotated[int, Field(ge=1)] | None = None):
         self.classes_per_batch, self.images_per_class = classes_per_batch, images_per_class
         self.batches_per_epoch = batches_per_epoch
         self.batch_size = classes_per_batch * images_per_class

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 import torch
 
 from toolkit.api import Batch
@@ -45,14 +48,10 @@ class PairSampler:
 
     kind = "pairs"
 
-    def __init__(self, *, batch_size: int = 128, positive_fraction: float = 0.5, pairs_per_epoch: int | None = None,
+    def __init__(self, *, batch_size: Annotated[int, Field(ge=1)] = 128,
+                 positive_fraction: Annotated[float, Field(ge=0, le=1)] = 0.5,
+                 pairs_per_epoch: Annotated[int, Field(ge=1)] | None = None,
                  drop_last: bool = False):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        if not 0.0 <= positive_fraction <= 1.0:
-            raise ValueError(f"positive_fraction must be between 0 and 1, got {positive_fraction}")
-        if pairs_per_epoch is not None and pairs_per_epoch < 1:
-            raise ValueError(f"pairs_per_epoch must be at least 1, got {pairs_per_epoch}")
         self.batch_size, self.positive_fraction = batch_size, positive_fraction
         self.pairs_per_epoch, self.drop_last = pairs_per_epoch, drop_last
 
@@ -76,11 +75,8 @@ class TripletSampler:
 
     kind = "triplets"
 
-    def __init__(self, *, batch_size: int = 128, triplets_per_epoch: int | None = None, drop_last: bool = False):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        if triplets_per_epoch is not None and triplets_per_epoch < 1:
-            raise ValueError(f"triplets_per_epoch must be at least 1, got {triplets_per_epoch}")
+    def __init__(self, *, batch_size: Annotated[int, Field(ge=1)] = 128,
+                 triplets_per_epoch: Annotated[int, Field(ge=1)] | None = None, drop_last: bool = False):
         self.batch_size, self.triplets_per_epoch, self.drop_last = batch_size, triplets_per_epoch, drop_last
 
     def epoch(self, labels: torch.Tensor, generator: torch.Generator) -> list[Batch]:
@@ -101,9 +97,7 @@ class BatchSampler:
 
     kind = "labels"
 
-    def __init__(self, *, batch_size: int = 128, drop_last: bool = False):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    def __init__(self, *, batch_size: Annotated[int, Field(ge=1)] = 128, drop_last: bool = False):
         self.batch_size, self.drop_last = batch_size, drop_last
 
     def epoch(self, labels: torch.Tensor, generator: torch.Generator) -> list[Batch]:

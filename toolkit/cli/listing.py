@@ -1,6 +1,6 @@
 """What ``toolkit list`` and ``toolkit plugins`` show, kept in a cache file so that showing it imports no plugin.
 
-Building the registry imports every plugin, and the built-in ones import torch (about 2 s). What it yields for
+Building the registry imports every plugin, and the built-in ones import torch, which is slow. What it yields for
 these two commands (each plugin's version and hooks, each component's summary and parameters) changes only when
 the installed distributions or the plugins' files change. So the description is written to
 ``<cache folder>/components-<environment>.json`` together with a fingerprint of exactly those things: the
@@ -24,14 +24,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.components import hookspecs
+from toolkit.components.kinds import KINDS
 from toolkit.components.loading import ALLOWLIST_VARIABLE, ENTRY_POINT_GROUP
 
 if TYPE_CHECKING:
     from toolkit.components.registry import Registry
 
 CACHE_VARIABLE = "TOOLKIT_CACHE_DIR"
-KINDS: tuple[str, ...] = tuple(hookspecs.HOOKS)
 
 
 def installed() -> dict[str, Any]:
@@ -59,14 +58,17 @@ def describe(built: Registry) -> dict[str, Any]:
     for info in built.loaded.plugins:
         components = {kind: [c.name for c in built.components(kind) if c.plugin == info.name] for kind in KINDS}
         plugins.append({"name": info.name, "distribution": info.distribution, "version": info.version,
-                        "builtin": info.builtin, "hooks": info.hooks, "error": info.error,
+                        "builtin": info.builtin, "hooks": info.hooks, "requires_api": info.requires_api,
+                        "error": info.error, "traceback": info.traceback,
                         "components": {k: v for k, v in components.items() if v}})
     components = {kind: [{"name": c.name, "plugin": c.plugin, "summary": c.summary,
                           "parameters": [{"name": p.name, "type": p.type_name, "required": p.required,
                                           "default": None if p.required else repr(p.default), "doc": p.doc}
                                          for p in c.parameters]}
                          for c in built.components(kind)] for kind in KINDS}
-    return {"plugins": plugins, "components": components}
+    from toolkit.api import API_VERSION
+
+    return {"api_version": API_VERSION, "plugins": plugins, "components": components}
 
 
 def cache_file() -> Path:
@@ -118,10 +120,9 @@ def _file_stats(module: str) -> list[Any]:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    from toolkit.runfolder.rundir import read_json
+
+    data = read_json(path)
     return data if isinstance(data, dict) and isinstance(data.get("description"), dict) else None
 
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import click
 
+from toolkit.components.kinds import KINDS
 from toolkit.errors import ToolkitError
+from toolkit.evaluation.results import Evaluation
 
-KIND_CHOICES = ["datasets", "encoders", "losses", "samplers", "miners", "evaluators"]
 
 
 class _Group(click.Group):
@@ -79,13 +80,9 @@ def _recipe_of(resume: str | None) -> str:
 def format_metrics(metrics: dict[str, Any]) -> str:
     lines = [f"{metrics['recipe']}: {len(metrics['epochs'])} epochs, training {metrics['train_seconds']:.1f}s, "
              f"total {metrics['wall_seconds']:.1f}s on {metrics['device']}"]
-    for evaluator, values in metrics["evaluation"].items():
-        for key, value in values.items():
-            name = f"{evaluator}.{key}"
-            if isinstance(value, float):
-                lines.append(f"  {name:<32} {value:.4f}")
-            elif isinstance(value, (int, str)):
-                lines.append(f"  {name:<32} {value}")
+    evaluation = Evaluation.from_metrics(metrics)
+    lines += [f"  {name:<32} {value:.4f}" for name, value in evaluation.flat().items()]
+    lines += [f"  {name:<32} {path}" for name, path in evaluation.flat_artifacts().items()]
     return "\n".join(lines)
 
 
@@ -115,21 +112,29 @@ def validate(recipe: str, overrides: tuple[str, ...], show: bool) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def plugins(as_json: bool) -> None:
-    """List installed plugins, their versions and the components each registers."""
+@click.option("--traceback", "show_traceback", is_flag=True, help="Show the full error of each plugin that failed to load.")
+def plugins(as_json: bool, show_traceback: bool) -> None:
+    """List installed plugins, their versions and the components each registers, with the plugin API version."""
     from toolkit.cli.listing import installed
 
-    rows = installed()["plugins"]
+    description = installed()
+    rows = description["plugins"]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps({"api_version": description["api_version"], "plugins": rows}, indent=2))
         return
+    click.echo(f"toolkit plugin API {description['api_version']}")
     for row in rows:
         origin = "built-in" if row["builtin"] else row["distribution"]
-        click.echo(f"{row['name']} ({origin} {row['version']})")
+        needs = f", needs API {row['requires_api']}" if row.get("requires_api") else ""
+        click.echo(f"{row['name']} ({origin} {row['version']}{needs})")
         if row["error"]:
             click.echo(click.style(f"  failed to load: {row['error']}", fg="red"))
+            if show_traceback and row.get("traceback"):
+                click.echo("  " + row["traceback"].rstrip().replace("\n", "\n  "))
         for kind, names in row["components"].items():
             click.echo(f"  {kind}: {', '.join(names)}")
+    if not show_traceback and any(row["error"] for row in rows):
+        click.echo("`toolkit plugins --traceback` shows the full error of each plugin that failed to load.")
 
 
 @main.command()
@@ -149,10 +154,11 @@ def report(run_dirs: tuple[str, ...], metrics: tuple[str, ...], markdown: str | 
     A RUN_DIR may also be a folder of run folders.
     """
 
-    from toolkit.reporting.results_table import choose_metrics, find_runs, format_markdown, format_text, read_references, read_run, write_markdown
+    from toolkit.reporting.results_table import (choose_metrics, find_finished_runs, format_markdown, format_text,
+                                                 read_references, read_run, write_markdown)
 
     references = read_references(Path(reference) if reference else None)
-    rows = [read_run(folder, Path(recipes_dir), references) for folder in find_runs([Path(d) for d in run_dirs])]
+    rows = [read_run(folder, Path(recipes_dir), references) for folder in find_finished_runs([Path(d) for d in run_dirs])]
     columns = choose_metrics(rows, list(metrics))
     click.echo(format_text(rows, columns))
     if markdown:
@@ -161,7 +167,7 @@ def report(run_dirs: tuple[str, ...], metrics: tuple[str, ...], markdown: str | 
 
 
 @main.command(name="list")
-@click.argument("kind", required=False, type=click.Choice(KIND_CHOICES))
+@click.argument("kind", required=False, type=click.Choice(KINDS))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_components(kind: str | None, as_json: bool) -> None:
     """List registered components with their parameters (all kinds, or one KIND)."""

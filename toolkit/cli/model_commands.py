@@ -298,8 +298,9 @@ def html(run_dir: str) -> None:
     from toolkit.reporting.report import write_report
 
     folder = Path(run_dir)
-    if not (folder / rundir.RECIPE_FILE).is_file():
-        raise ToolkitError(f"There is no run folder at {run_dir!r} (no {rundir.RECIPE_FILE} in it). Give a folder `toolkit run` wrote.")
+    if not rundir.is_run_dir(folder):
+        raise ToolkitError(f"There is no run folder at {run_dir!r} (no {rundir.RECIPE_FILE} with {rundir.STATUS_FILE} or "
+                           f"{rundir.CHECKPOINT_FILE} in it). Give a folder `toolkit run` wrote.")
     click.echo(f"Wrote {write_report(folder)}")
 
 
@@ -308,12 +309,12 @@ def html(run_dir: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def runs(root: str, as_json: bool) -> None:
     """List the run folders under ROOT (default: runs/) with recipe, status, date and headline metric."""
-    from toolkit.runfolder.runs import find_runs
+    from toolkit.runfolder.runs import summarise_runs_under
 
     if not Path(root).is_dir():
         raise ToolkitError(f"There is no folder {root!r} to list runs in. Runs go to runs/ in the current folder unless "
                            "run.output or --output says otherwise; give that folder.")
-    found = find_runs(Path(root))
+    found = summarise_runs_under(Path(root))
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in found], indent=2))
         return

@@ -6,6 +6,7 @@ import keyword
 import re
 from pathlib import Path
 
+from toolkit.components.kinds import SINGULAR
 from toolkit.errors import ToolkitError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*[A-Za-z0-9]$|^[A-Za-z]$")
@@ -52,6 +53,23 @@ delete the kinds you do not need (and their `register_*` hook), and run the test
 `python -m pytest -q tests`.
 '''
 
+STUB_FACTORIES = {
+    "datasets": "{prefix}_dataset",
+    "encoders": "{cls}Encoder",
+    "losses": "{cls}Loss",
+    "samplers": "{cls}Sampler",
+    "miners": "{cls}Miner",
+    "evaluators": "{cls}Evaluator",
+}
+"""Kind → the stub factory the new plugin registers for it."""
+
+HOOK = '''
+
+@hookimpl
+def register_{kind}(register):
+    register("{{prefix}}_{singular}", {factory})
+'''
+
 INIT = '''\
 """{dist}: toolkit components, registered through the hooks below.
 
@@ -68,36 +86,10 @@ from .loss import {cls}Loss
 from .miner import {cls}Miner
 from .sampler import {cls}Sampler
 
-
-@hookimpl
-def register_datasets(register):
-    register("{prefix}_dataset", {prefix}_dataset)
-
-
-@hookimpl
-def register_encoders(register):
-    register("{prefix}_encoder", {cls}Encoder)
-
-
-@hookimpl
-def register_losses(register):
-    register("{prefix}_loss", {cls}Loss)
-
-
-@hookimpl
-def register_samplers(register):
-    register("{prefix}_sampler", {cls}Sampler)
-
-
-@hookimpl
-def register_miners(register):
-    register("{prefix}_miner", {cls}Miner)
-
-
-@hookimpl
-def register_evaluators(register):
-    register("{prefix}_evaluator", {cls}Evaluator)
-'''
+# The plugin API versions this plugin was written for; toolkit refuses to load it under any other.
+TOOLKIT_API = "{api_range}"
+''' + "".join(HOOK.format(kind=kind, singular=SINGULAR[kind], factory=factory)
+          for kind, factory in STUB_FACTORIES.items())
 
 NOT_IMPLEMENTED = '''\
 def _not_implemented(what: str) -> ToolkitError:
@@ -237,7 +229,7 @@ from __future__ import annotations
 
 import torch
 
-from toolkit.api import ToolkitError
+from toolkit.api import MinedPairs, MinedTriplets, ToolkitError
 
 
 {not_implemented}
@@ -246,7 +238,8 @@ class {cls}Miner:
     """One line saying which pairs or triplets the miner picks (shown by `toolkit list miners`).
 
     A recipe's [miner] is built and passed to the loss factory as its ``miner`` argument; the loss calls it
-    with the batch's embeddings and labels.
+    with the batch's embeddings (N, D) and labels (N,). It returns row indices, as :class:`toolkit.api.Miner`
+    says: pairs as (anchor, positive, anchor_negative, negative), or triplets as (anchor, positive, negative).
 
     Args:
         margin: example parameter; replace it with the miner's own.
@@ -255,7 +248,7 @@ class {cls}Miner:
     def __init__(self, *, margin: float = 0.2):
         raise _not_implemented("The miner {prefix}_miner")
 
-    def __call__(self, embeddings: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def __call__(self, embeddings: torch.Tensor, labels: torch.Tensor) -> MinedPairs | MinedTriplets:
         raise _not_implemented("The miner {prefix}_miner")
 '''
 
@@ -264,65 +257,68 @@ EVALUATOR = '''\
 
 from __future__ import annotations
 
-from typing import Any
-
-from toolkit.api import EvalContext, ToolkitError
+from toolkit.api import EvalContext, Evaluator, ToolkitError
 
 
 {not_implemented}
 
-class {cls}Evaluator:
+class {cls}Evaluator(Evaluator):
     """One line saying what the evaluator measures (shown by `toolkit list evaluators`).
 
-    ``evaluate(context)`` returns a flat dict of metric name to number; ``context.embed("test")`` gives
-    the embeddings and labels of a split, and files may be written into ``context.out_dir``.
+    ``evaluate(context)`` returns metric name to number, numbers only; ``context.embed("test")`` gives the
+    embeddings and labels of a split. A file it writes goes into ``context.out_dir`` and is announced with
+    ``context.add_artifact(name, path)``. ``splits`` lists the splits it reads (checked before training);
+    define ``on_epoch_end(context, epoch)`` to watch training.
 
     Args:
         split: the split to evaluate.
     """
 
     def __init__(self, *, split: str = "test"):
+        self.splits = [split]
         raise _not_implemented("The evaluator {prefix}_evaluator")
 
-    def evaluate(self, context: EvalContext) -> dict[str, Any]:
+    def evaluate(self, context: EvalContext) -> dict[str, float]:
         raise _not_implemented("The evaluator {prefix}_evaluator")
 '''
 
 TEST = '''\
-"""Tests of {dist}. Start here: replace each stub test with tests of the finished component."""
+"""Tests of {dist}. Start here: replace each stub test with tests of the finished component.
+
+They import only toolkit.api and this package; `toolkit.api.run_recipe` trains a recipe for a test.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from toolkit.api import ToolkitError
-from toolkit.components.registry import default_registry, reset_default_registry
+from toolkit.api import ToolkitError, registered
+from {module}.dataset import {prefix}_dataset
+from {module}.encoder import {cls}Encoder
+from {module}.evaluator import {cls}Evaluator
+from {module}.loss import {cls}Loss
+from {module}.miner import {cls}Miner
+from {module}.sampler import {cls}Sampler
 
-KINDS = {{
-    "datasets": "{prefix}_dataset",
-    "encoders": "{prefix}_encoder",
-    "losses": "{prefix}_loss",
-    "samplers": "{prefix}_sampler",
-    "miners": "{prefix}_miner",
-    "evaluators": "{prefix}_evaluator",
+COMPONENTS = {{
+    "datasets": ("{prefix}_dataset", {prefix}_dataset),
+    "encoders": ("{prefix}_encoder", {cls}Encoder),
+    "losses": ("{prefix}_loss", {cls}Loss),
+    "samplers": ("{prefix}_sampler", {cls}Sampler),
+    "miners": ("{prefix}_miner", {cls}Miner),
+    "evaluators": ("{prefix}_evaluator", {cls}Evaluator),
 }}
 
 
-@pytest.fixture
-def registry():
-    reset_default_registry()
-    return default_registry()
+@pytest.mark.parametrize("kind", list(COMPONENTS))
+def test_the_plugin_registers_one_component_of_each_kind(kind):
+    assert registered(kind)[COMPONENTS[kind][0]] == "{dist}.{module}"
 
 
-def test_the_plugin_registers_one_component_of_each_kind(registry):
-    for kind, name in KINDS.items():
-        assert registry.get(kind, name).plugin == "{dist}.{module}"
-
-
-@pytest.mark.parametrize("kind", list(KINDS))
-def test_each_stub_says_which_file_to_edit(registry, kind):
+@pytest.mark.parametrize("kind", list(COMPONENTS))
+def test_each_stub_says_which_file_to_edit(kind):
     with pytest.raises(ToolkitError, match="not implemented yet: write it in .*[.]py"):
-        registry.get(kind, KINDS[kind]).factory()
+        COMPONENTS[kind][1]()
 '''
 
 FILES = {
@@ -337,6 +333,14 @@ FILES = {
     "src/{module}/evaluator.py": EVALUATOR,
     "tests/test_{module}.py": TEST,
 }
+
+
+def api_range() -> str:
+    """The range of plugin API versions a new plugin accepts: this API version up to the next major one."""
+    from toolkit.api import API_VERSION
+
+    major, minor = (int(part) for part in API_VERSION.split(".")[:2])
+    return f">={major}.{minor},<{major + 1}"
 
 
 def plugin_names(name: str) -> dict[str, str]:
@@ -372,7 +376,7 @@ def new_plugin(name: str, target: str | Path | None = None) -> list[Path]:
             f"{str(folder)!r} already exists and is not an empty folder; new-plugin never overwrites files. "
             "Choose another folder with --dir, or remove that one."
         )
-    values = {**names, "not_implemented": NOT_IMPLEMENTED.format(**names)}
+    values = {**names, "not_implemented": NOT_IMPLEMENTED.format(**names), "api_range": api_range()}
     written = []
     for relative, template in FILES.items():
         path = folder / relative.format(**names)

@@ -1,10 +1,10 @@
-"""What components exchange with the runner: batches, and the shapes of samplers, losses, evaluators."""
+"""What components exchange with the runner: batches, and the contracts of samplers, miners, losses, evaluators."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Callable, ClassVar, Literal, Protocol, Sequence, runtime_checkable
 
 import torch
 from torch import nn
@@ -45,13 +45,42 @@ class EmbeddedBatch:
 
 @runtime_checkable
 class Sampler(Protocol):
-    """Builds the batches of one epoch from the training labels."""
+    """Builds the batches of one epoch from the training labels.
+
+    ``kind`` says which batches it makes (``"pairs"``, ``"triplets"`` or ``"labels"``, see :class:`Batch`) and
+    must equal the loss's ``batch_kind``; ``batch_size`` is the number of rows of each batch.
+    """
 
     kind: BatchKind
     batch_size: int
 
     def epoch(self, labels: torch.Tensor, generator: torch.Generator) -> list[Batch]:
         """All batches of one epoch; the same generator state gives the same batches."""
+        ...
+
+
+MinedPairs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+MinedTriplets = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+@runtime_checkable
+class Miner(Protocol):
+    """Picks the informative pairs or triplets inside one ``labels`` batch of embeddings.
+
+    A recipe's ``[miner]`` is built and handed to the loss factory as its ``miner`` argument; the loss calls it
+    on every batch. The return value uses the convention of pytorch-metric-learning's miners, so their miners
+    and the toolkit's losses mix:
+
+    - pairs: ``(anchor, positive, anchor_negative, negative)``, four 1-D ``int64`` tensors of row indices into
+      ``embeddings``; ``anchor[i]`` and ``positive[i]`` share a class, ``anchor_negative[j]`` and ``negative[j]``
+      do not. The first two have one length, the last two another.
+    - triplets: ``(anchor, positive, negative)``, three 1-D ``int64`` tensors of one length.
+
+    Empty tensors mean the miner found nothing in this batch; the loss then decides what that costs (usually 0).
+    """
+
+    def __call__(self, embeddings: torch.Tensor, labels: torch.Tensor) -> MinedPairs | MinedTriplets:
+        """``embeddings`` is ``(N, D)``, ``labels`` is ``(N,)``: the pairs or triplets to train on."""
         ...
 
 
@@ -66,6 +95,7 @@ class Loss(nn.Module):
     batch_kind: ClassVar[BatchKind] = "pairs"
 
     def model_parameters(self) -> list[nn.Parameter]:
+        """The loss's parameters trained by the encoder's ``[optimizer]``; by default none."""
         return []
 
     def forward(self, batch: EmbeddedBatch) -> torch.Tensor:  # pragma: no cover - interface
@@ -74,7 +104,12 @@ class Loss(nn.Module):
 
 @dataclass
 class EvalContext:
-    """What an evaluator may use: the dataset, a cached embedding function, and a folder to write in."""
+    """What an evaluator may use: the dataset, a cached embedding function, and a folder to write in.
+
+    ``embed(split)`` returns the split's embeddings ``(N, D)`` and labels ``(N,)`` on the CPU, computed once
+    per context. A file an evaluator writes into ``out_dir`` is announced with :meth:`add_artifact`, so the
+    report, ``toolkit runs`` and ``toolkit results`` find it.
+    """
 
     dataset: Dataset
     encoder: nn.Module
@@ -83,15 +118,45 @@ class EvalContext:
     seed: int
     device: torch.device
     loss: nn.Module | None = None
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+    def add_artifact(self, name: str, path: str | Path) -> None:
+        """Record the file (or folder) ``path`` this evaluator wrote inside ``out_dir`` under ``name``.
+
+        ``path`` is relative to ``out_dir`` or absolute inside it; it is stored relative to ``out_dir``.
+        """
+        full = Path(path) if Path(path).is_absolute() else self.out_dir / path
+        try:
+            relative = full.resolve().relative_to(self.out_dir.resolve())
+        except ValueError:
+            raise ValueError(f"add_artifact({name!r}, {str(path)!r}): artifacts must lie inside {self.out_dir}") from None
+        if not full.exists():
+            raise ValueError(f"add_artifact({name!r}, {str(path)!r}): no such file in {self.out_dir}")
+        self.artifacts[name] = relative.as_posix()
 
 
-@runtime_checkable
-class Evaluator(Protocol):
-    """Computes metrics from a trained encoder; may write files into ``context.out_dir``.
+class Evaluator:
+    """Base class for evaluators: implement :meth:`evaluate`; :attr:`splits` and :meth:`on_epoch_end` are optional.
 
-    An evaluator may list the dataset splits it reads in a ``splits`` attribute; the runner then checks them
-    against the dataset before training, so a misspelt split stops the run at once, not after training.
+    Subclass it so the optional parts have their defaults; the runner calls every part on every evaluator.
     """
 
-    def evaluate(self, context: EvalContext) -> dict[str, Any]:
-        ...
+    splits: Sequence[str] = ()
+    """The dataset splits this evaluator reads. The runner checks them against the dataset before training, so a
+    misspelt split stops the run at once, not after training. Default: none declared (nothing checked)."""
+
+    def evaluate(self, context: EvalContext) -> dict[str, float]:
+        """The metrics after training, metric name to number (``{"precision_at_1": 0.98}``).
+
+        Only numbers: a file the evaluator writes (a picture, a JSON history) goes into ``context.out_dir`` and is
+        announced with ``context.add_artifact(name, path)``. Anything else in the result stops the run with an
+        error naming this evaluator.
+        """
+        raise NotImplementedError
+
+    def on_epoch_end(self, context: EvalContext, epoch: int) -> None:
+        """Called after every training epoch (``epoch`` counts from 1) to watch training; by default nothing.
+
+        The context is fresh each time (embeddings of the current encoder). The runner restores the random number
+        generators afterwards, so a watcher never changes what training draws next.
+        """

@@ -17,7 +17,9 @@ and give it a default where one makes sense, because recipes are checked against
 starts, and ``toolkit list`` shows it. The first line of its docstring is the component's summary.
 
 Registering a name that another plugin already registered for the same kind is an error that names
-both plugins.
+both plugins and says which one is built in; registering one name twice in the same plugin is an error too.
+A function whose name is not one of the hooks below (``register_loss`` for ``register_losses``), or a hook
+function without ``@hookimpl``, makes the plugin fail to load with a message naming it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import pluggy
+
+from toolkit.components.kinds import KINDS
 
 hookspec = pluggy.HookspecMarker("toolkit")
 hookimpl = pluggy.HookimplMarker("toolkit")
@@ -36,10 +40,14 @@ Register = Callable[[str, Callable[..., Any]], None]
 def register_datasets(register: Register) -> None:
     """Register dataset factories.
 
-    A dataset factory returns a :class:`toolkit.imagedata.datasets.Dataset`: named splits (``"train"``, ``"test"``,
-    ...) of images held in memory as tensors, with integer class labels. The factory should only check
-    that its files exist; the splits are loaded when the runner first asks for them. Raise
-    :class:`toolkit.api.ToolkitError` with the missing path and how to provide it when data is absent.
+    Called once per process, when the registry is first built: by the first command that needs components
+    (``toolkit run``, ``toolkit list``, ...), before any recipe is read. Each plugin's implementation is called
+    on its own, so every name it registers is recorded as that plugin's. The return value is ignored.
+
+    A dataset factory returns a :class:`toolkit.api.Dataset`: named splits (``"train"``, ``"test"``, ...) of
+    images held in memory as tensors, with integer class labels. The factory should only check that its files
+    exist; the splits are loaded when the runner first asks for them. Raise :class:`toolkit.api.ToolkitError`
+    with the missing path and how to provide it when data is absent.
     """
 
 
@@ -47,8 +55,12 @@ def register_datasets(register: Register) -> None:
 def register_encoders(register: Register) -> None:
     """Register encoder factories.
 
+    Called once per process, when the registry is first built, like every ``register_*`` hook; the return value
+    is ignored.
+
     An encoder factory returns a ``torch.nn.Module`` that maps a float batch of images shaped
-    ``(B, C, H, W)`` to embeddings shaped ``(B, D)``.
+    ``(B, C, H, W)`` to embeddings shaped ``(B, D)``. The runner calls it with two training images before
+    training, so a shape mismatch is reported against the recipe at once.
     """
 
 
@@ -56,11 +68,15 @@ def register_encoders(register: Register) -> None:
 def register_losses(register: Register) -> None:
     """Register loss factories.
 
-    A loss factory returns a :class:`toolkit.api.Loss`: a ``torch.nn.Module`` whose ``batch_kind``
-    (``"pairs"``, ``"triplets"`` or ``"labels"``) says which sampler it needs, and whose ``forward``
-    takes a :class:`toolkit.api.EmbeddedBatch` and returns a scalar tensor. Parameters of the loss
-    module (class centers, proxies) are trained too: by the recipe's ``[loss.optimizer]`` when given,
-    else by the main optimizer.
+    Called once per process, when the registry is first built, like every ``register_*`` hook; the return value
+    is ignored.
+
+    A loss factory returns a :class:`toolkit.api.Loss` (subclass it): its ``batch_kind`` (``"pairs"``,
+    ``"triplets"`` or ``"labels"``) says which sampler it needs, and its ``forward`` takes a
+    :class:`toolkit.api.EmbeddedBatch` and returns a scalar tensor. Parameters of the loss module (class
+    centers, proxies) are trained too: by the recipe's ``[loss.optimizer]`` when given, else by the main
+    optimizer; those listed by ``model_parameters()`` always train with the encoder. A factory with a ``miner``
+    parameter receives the recipe's ``[miner]``.
     """
 
 
@@ -68,9 +84,12 @@ def register_losses(register: Register) -> None:
 def register_samplers(register: Register) -> None:
     """Register sampler factories.
 
-    A sampler factory returns a :class:`toolkit.api.Sampler`, which turns the training labels into
-    one epoch of index batches (pairs, triplets or plain labelled batches), vectorised over the
-    whole epoch and reproducible from the ``torch.Generator`` it is given.
+    Called once per process, when the registry is first built, like every ``register_*`` hook; the return value
+    is ignored.
+
+    A sampler factory returns a :class:`toolkit.api.Sampler`, which turns the training labels into one epoch
+    of index batches (pairs, triplets or plain labelled batches), vectorised over the whole epoch and
+    reproducible from the ``torch.Generator`` it is given. Its ``kind`` must match the loss's ``batch_kind``.
     """
 
 
@@ -78,8 +97,13 @@ def register_samplers(register: Register) -> None:
 def register_miners(register: Register) -> None:
     """Register miner factories.
 
-    A miner picks informative pairs or triplets inside a batch of embeddings. When a recipe has a
-    ``[miner]`` section, the built miner is passed to the loss factory as its ``miner`` argument.
+    Called once per process, when the registry is first built, like every ``register_*`` hook; the return value
+    is ignored.
+
+    A miner factory returns a :class:`toolkit.api.Miner`: a callable that picks informative pairs or triplets
+    inside a batch of embeddings and returns their indices (the contract is on :class:`toolkit.api.Miner`).
+    When a recipe has a ``[miner]`` section, the built miner is passed to the loss factory as its ``miner``
+    argument; a loss without that parameter cannot take one.
     """
 
 
@@ -87,18 +111,15 @@ def register_miners(register: Register) -> None:
 def register_evaluators(register: Register) -> None:
     """Register evaluator factories.
 
-    An evaluator factory returns a :class:`toolkit.api.Evaluator`, whose ``evaluate(context)``
-    returns a flat ``dict`` of metric name to number and may write files into ``context.out_dir``.
-    Evaluators may also define ``on_epoch_end(context, epoch)`` to watch training.
+    Called once per process, when the registry is first built, like every ``register_*`` hook; the return value
+    is ignored.
+
+    An evaluator factory returns a :class:`toolkit.api.Evaluator` (subclass it). After training, its
+    ``evaluate(context)`` returns metric name to number only; files it writes into ``context.out_dir`` are
+    announced with ``context.add_artifact(name, path)``. Its optional ``on_epoch_end(context, epoch)`` is called
+    after every epoch, and its optional ``splits`` are checked against the dataset before training.
     """
 
 
-HOOKS: dict[str, str] = {
-    "datasets": "register_datasets",
-    "encoders": "register_encoders",
-    "losses": "register_losses",
-    "samplers": "register_samplers",
-    "miners": "register_miners",
-    "evaluators": "register_evaluators",
-}
+HOOKS: dict[str, str] = {kind: f"register_{kind}" for kind in KINDS}
 """Component kind → the hook that registers it."""

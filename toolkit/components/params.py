@@ -7,11 +7,14 @@ because a recipe value of the wrong type is almost always a mistake.
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import pydantic
+
+from toolkit.errors import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,42 @@ class Parameter:
 
     @property
     def type_name(self) -> str:
-        if self.annotation is Any:
-            return "any"
-        text = getattr(self.annotation, "__name__", None) if not typing.get_args(self.annotation) else None
-        return text or str(self.annotation).replace("typing.", "")
+        """The type as `toolkit list` and the reference show it, constraints included: ``int (>= 1)``."""
+        return type_text(self.annotation)
+
+
+_BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<", "multiple_of": "multiple of", "min_length": "length >=",
+           "max_length": "length <="}
+
+
+def type_text(annotation: Any) -> str:
+    """``annotation`` written for people: ``Annotated[int, Field(ge=1)]`` is ``int (>= 1)``."""
+    if annotation is Any:
+        return "any"
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        bounds = [f"{_BOUNDS[key]} {getattr(item, key)}" for item in _constraints(args[1:]) for key in _BOUNDS
+                  if getattr(item, key, None) is not None]
+        return f"{type_text(args[0])} ({', '.join(bounds)})" if bounds else type_text(args[0])
+    if annotation is type(None):
+        return "None"
+    if not args:
+        return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+    if not _mentions_annotated(annotation):
+        return str(annotation).replace("typing.", "")
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_text(a) for a in args)
+    return f"{getattr(origin, '__name__', origin)}[{', '.join(type_text(a) for a in args)}]"
+
+
+def _constraints(metadata: tuple[Any, ...]) -> list[Any]:
+    """The constraint objects of ``Annotated`` metadata: a ``Field(...)``'s own, or annotated-types' ``Ge(1)``."""
+    return [m for item in metadata for m in (getattr(item, "metadata", None) or [item])]
+
+
+def _mentions_annotated(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is typing.Annotated or any(
+        _mentions_annotated(a) for a in typing.get_args(annotation))
 
 
 def _signature_target(factory: Callable[..., Any]) -> Callable[..., Any]:
@@ -125,12 +160,9 @@ def _key(loc: tuple[Any, ...]) -> str:
 
 
 def _describe(key: str, errors: list[Any], params: dict[str, Parameter]) -> ParameterProblem:
-    import difflib
-
     kind = errors[0]["type"]
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(key, list(params), n=3, cutoff=0.5)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(key, params)
         return ParameterProblem(key, f"unknown parameter.{hint} Known parameters: {', '.join(params) or 'none'}.")
     if kind == "missing":
         return ParameterProblem(key, "this parameter is required and has no default.")

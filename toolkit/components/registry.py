@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from toolkit.components import hookspecs
-from toolkit.errors import ToolkitError
+from toolkit.components.kinds import KINDS, SINGULAR
+from toolkit.errors import ToolkitError, did_you_mean
 from toolkit.components.params import Parameter, parameters
 from toolkit.components.loading import LoadedPlugins, load_plugins
 
-KINDS: tuple[str, ...] = tuple(hookspecs.HOOKS)
-SINGULAR = {"datasets": "dataset", "encoders": "encoder", "losses": "loss", "samplers": "sampler",
-            "miners": "miner", "evaluators": "evaluator"}
 
 
 @dataclass(frozen=True)
@@ -42,35 +39,56 @@ class Registry:
     def __init__(self, loaded: LoadedPlugins):
         self.loaded = loaded
         self._components: dict[str, dict[str, Component]] = {kind: {} for kind in KINDS}
+        clashes: list[str] = []
         for kind, hook_name in hookspecs.HOOKS.items():
             for impl in getattr(loaded.manager.hook, hook_name).get_hookimpls():
-                self._call_hook(kind, hook_name, impl)
+                for name, factory in self._call_hook(kind, hook_name, impl.plugin_name):
+                    clashes += self._add(Component(kind, name, factory, impl.plugin_name))
+        if clashes:
+            raise ToolkitError(
+                f"Plugins register the same names: {' '.join(clashes)} Uninstall one plugin of each pair, or leave it out "
+                "with TOOLKIT_LOAD_PLUGINS (a list of the distributions to load besides the built-ins)."
+            )
 
-    def _call_hook(self, kind: str, hook_name: str, impl: Any) -> None:
-        """Run one plugin's hook; if it raises, report the plugin and keep none of that hook's components."""
+    def _call_hook(self, kind: str, hook_name: str, plugin_name: str) -> list[tuple[str, Callable[..., Any]]]:
+        """Run one plugin's hook through pluggy; if it raises or registers something invalid, report the plugin and
+        keep none of that hook's components."""
+        manager = self.loaded.manager
+        others = [plugin for name, plugin in manager.list_name_plugin() if name != plugin_name]
         staged: list[tuple[str, Callable[..., Any]]] = []
         try:
-            impl.function(register=lambda name, factory: staged.append((name, factory)))
-            for name, factory in staged:
-                self._check_entry(kind, impl.plugin_name, name, factory)
+            manager.subset_hook_caller(hook_name, remove_plugins=others)(
+                register=lambda name, factory: staged.append((name, factory)))
+            for index, (name, factory) in enumerate(staged):
+                self._check_entry(kind, plugin_name, name, factory, staged[:index])
         except Exception as exc:  # a broken plugin must not stop the others
-            self.loaded.record_failure(impl.plugin_name, f"{hook_name} raised {type(exc).__name__}: {exc}")
-            return
-        for name, factory in staged:
-            existing = self._components[kind].get(name)
-            if existing is not None:
-                raise ToolkitError(
-                    f"Two plugins register the {SINGULAR[kind]} {name!r}: {existing.plugin!r} and {impl.plugin_name!r}. "
-                    f"Uninstall one of them, or leave one out with TOOLKIT_LOAD_PLUGINS."
-                )
-            self._components[kind][name] = Component(kind, name, factory, impl.plugin_name)
+            self.loaded.record_failure(plugin_name, f"{hook_name} raised {type(exc).__name__}: {exc}")
+            return []
+        return staged
+
+    def _add(self, component: Component) -> list[str]:
+        """Add ``component``; a name another plugin registered already is a clash, described for the error."""
+        existing = self._components[component.kind].get(component.name)
+        if existing is None:
+            self._components[component.kind][component.name] = component
+            return []
+        return [f"the {SINGULAR[component.kind]} {component.name!r} by {self._describe(existing.plugin)} and by "
+                f"{self._describe(component.plugin)}."]
+
+    def _describe(self, plugin_name: str) -> str:
+        info = self.loaded.info(plugin_name)
+        if info is not None and info.builtin:
+            return f"the built-in plugin {plugin_name!r}"
+        return f"the plugin {plugin_name!r}" + (f" ({info.distribution} {info.version})" if info else "")
 
     @staticmethod
-    def _check_entry(kind: str, plugin: str, name: Any, factory: Any) -> None:
+    def _check_entry(kind: str, plugin: str, name: Any, factory: Any, earlier: list[tuple[str, Any]]) -> None:
         if not isinstance(name, str) or not name:
             raise ToolkitError(f"Plugin {plugin!r} registered a {SINGULAR[kind]} with an invalid name {name!r}; names are non-empty strings.")
         if not callable(factory):
             raise ToolkitError(f"Plugin {plugin!r} registered {SINGULAR[kind]} {name!r} with a factory that is not callable ({factory!r}).")
+        if any(name == seen for seen, _ in earlier):
+            raise ToolkitError(f"Plugin {plugin!r} registered the {SINGULAR[kind]} {name!r} twice; each name is registered once.")
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._components[kind])
@@ -85,8 +103,7 @@ class Registry:
         except KeyError:
             pass
         known = self.names(kind)
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(name, known)
         prefix = f"{where}: " if where else ""
         failed = "".join(f" Plugin {p.name!r} failed to load ({p.error}), so anything it registers is missing."
                          for p in self.loaded.failures)

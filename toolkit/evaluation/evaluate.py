@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from toolkit.training.allocator import keep_freed_memory
 from toolkit.components.contracts import EvalContext, Evaluator
+from toolkit.evaluation.results import Evaluation, checked_metrics
 from toolkit.imagedata.datasets import Dataset, ImageSet
 from toolkit.training.distributed import World, gather_rows, row_range, share_buffers
 
 
 @torch.inference_mode()
-def embed_images(encoder: nn.Module, images: ImageSet, device: torch.device, batch_size: int = 1024) -> torch.Tensor:
-    """Embeddings of every image of a split, on the CPU, computed in batches in eval mode."""
+def embed_images(encoder: nn.Module, images: ImageSet, device: torch.device, batch_size: int = 1024, *,
+                 progress: bool = False) -> torch.Tensor:
+    """Embeddings ``(N, D)`` of every image of a split, on the CPU, computed in batches in eval mode (with a
+    progress bar when asked)."""
+    from toolkit.progress import progress as progress_display
+
     keep_freed_memory()
     was_training = encoder.training
     encoder.eval()
     chunks = []
-    for start in range(0, len(images), batch_size):
+    starts = range(0, len(images), batch_size)
+    for start in progress_display(starts, desc="embedding", unit="batch", enabled=progress and len(starts) >= 2):
         index = torch.arange(start, min(start + batch_size, len(images)), device=images.images.device)
         chunks.append(encoder(images.batch(index).to(device)).float().cpu())
     encoder.train(was_training)
@@ -65,10 +72,28 @@ def embed_across_ranks(dataset: Dataset, encoder: nn.Module, device: torch.devic
     return embedded
 
 
-def run_evaluators(evaluators: list[tuple[str, Evaluator]], context: EvalContext) -> dict[str, dict[str, Any]]:
-    """Each evaluator's metrics under its name (``knn``, ``kmeans``, ...); a repeated name gets ``_2``."""
-    results: dict[str, dict[str, Any]] = {}
-    for name, evaluator in evaluators:
-        key = name if name not in results else f"{name}_{len(results) + 1}"
-        results[key] = evaluator.evaluate(context)
+def run_evaluators(evaluators: list[tuple[str, Evaluator]], context: EvalContext) -> Evaluation:
+    """Each evaluator's metrics and artifacts under its key from :func:`evaluator_keys` (``knn``, ``kmeans``,
+    ``knn_2``, ...).
+
+    Each evaluator gets its own view of ``context`` (the embeddings cache is shared), so the files it announces are
+    filed under its name. A metric that is not a number stops the run with an error naming the evaluator's plugin.
+    """
+    results = Evaluation()
+    for key, (_, evaluator) in zip(evaluator_keys([name for name, _ in evaluators]), evaluators):
+        own = dataclasses.replace(context, artifacts={})
+        results.metrics[key] = checked_metrics(key, evaluator, evaluator.evaluate(own))
+        if own.artifacts:
+            results.artifacts[key] = own.artifacts
     return results
+
+
+def evaluator_keys(names: list[str]) -> list[str]:
+    """The key of each evaluator's metrics: its name, and ``name_n`` for the n-th use of a name, counted per name so
+    that adding one evaluator to a recipe never renames another's metrics."""
+    seen: Counter[str] = Counter()
+    keys = []
+    for name in names:
+        seen[name] += 1
+        keys.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return keys

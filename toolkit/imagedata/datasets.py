@@ -17,6 +17,10 @@ class ImageSet:
     ``images`` is a ``uint8`` tensor ``(N, C, H, W)`` (or float, already scaled); ``labels`` is
     ``int64`` ``(N,)``. ``mean`` and ``std`` normalise pixels after scaling them to [0, 1];
     :meth:`batch` gathers and converts any set of indices in one vectorised step.
+
+    Items with 1 (grey) or 3 (RGB) channels are images, and runs draw them in their figures. Other items, such
+    as feature vectors stored as ``(N, D, 1, 1)``, train and evaluate the same way; :attr:`is_image` is False for
+    them and figures that would show them as pictures are left out.
     """
 
     images: torch.Tensor
@@ -41,6 +45,11 @@ class ImageSet:
     @property
     def num_classes(self) -> int:
         return int(self.labels.max()) + 1 if len(self.labels) else 0
+
+    @property
+    def is_image(self) -> bool:
+        """Whether each item can be drawn as a picture: 1 (grey) or 3 (RGB) channels."""
+        return self.images.shape[1] in (1, 3)
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -18,6 +18,7 @@ from toolkit.training import checkpoint
 
 from toolkit.runfolder import rundir
 from toolkit.recipes.build import build_dataset, build_encoder
+from toolkit.evaluation.evaluate import embed_images
 from toolkit.imagedata.datasets import Dataset, ImageSet
 from toolkit.errors import ToolkitError
 from toolkit.recipes.recipe import Recipe, load_recipe
@@ -51,19 +52,9 @@ class TrainedModel:
             )
         return self.dataset.split(name)
 
-    @torch.inference_mode()
     def embed(self, images: ImageSet, *, batch_size: int = 1024, progress: bool = False) -> torch.Tensor:
         """Embeddings ``(N, D)`` of every image, in batches, with a progress bar when asked."""
-        from toolkit.progress import progress as progress_display
-
-        starts = range(0, len(images), batch_size)
-        chunks = []
-        for start in progress_display(starts, desc="embedding", unit="batch", enabled=progress and len(starts) >= 2):
-            index = torch.arange(start, min(start + batch_size, len(images)))
-            chunks.append(self.encoder(images.batch(index)).float())
-        if not chunks:
-            return torch.empty(0, 0)
-        return torch.cat(chunks)
+        return embed_images(self.encoder, images, torch.device("cpu"), batch_size, progress=progress)
 
 
 def load_run(run_dir: str | Path, registry: Registry | None = None) -> TrainedModel:
@@ -101,10 +92,8 @@ def load_run(run_dir: str | Path, registry: Registry | None = None) -> TrainedMo
 
 
 def _status(run_dir: Path) -> str:
-    try:
-        return str(json.loads((run_dir / rundir.STATUS_FILE).read_text()).get("status", "unknown"))
-    except (OSError, ValueError, AttributeError):
-        return "unknown"
+    status = rundir.read_json(run_dir / rundir.STATUS_FILE)
+    return str(status.get("status", "unknown")) if isinstance(status, dict) else "unknown"
 
 
 def _read_json(path: Path) -> Any:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
+import sys
+import traceback
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from toolkit.components.contracts import Evaluator, Loss, Sampler
+from toolkit.components.contracts import Evaluator, Loss, Miner, Sampler
 from toolkit.imagedata.datasets import Dataset
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, did_you_mean
 from toolkit.components.params import check_parameters, parameters
 from toolkit.recipes.recipe import ComponentSpec, Recipe
 from toolkit.components.registry import Registry, default_registry
@@ -38,8 +40,8 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
     dataset = build_dataset(recipe, registry)
 
     sampler = _build(registry, "samplers", recipe.sampler, where)
-    if not callable(getattr(sampler, "epoch", None)) or getattr(sampler, "kind", None) not in ("pairs", "triplets", "labels"):
-        raise _wrong_kind(registry, "samplers", recipe.sampler, sampler, "a sampler with .kind and .epoch()")
+    if not isinstance(sampler, Sampler) or sampler.kind not in ("pairs", "triplets", "labels"):
+        raise _wrong_kind(registry, "samplers", recipe.sampler, sampler, "a toolkit.api.Sampler (kind, batch_size, epoch())")
 
     encoder = build_encoder(recipe, registry)
 
@@ -51,10 +53,13 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
                 f"{where}: the recipe has a [miner] section but the loss {recipe.loss.name!r} takes no miner. "
                 "Remove [miner], or choose a loss that mines inside its batch (for example a pml.* loss)."
             )
-        extra["miner"] = _build(registry, "miners", recipe.miner, where)
+        miner = _build(registry, "miners", recipe.miner, where)
+        if not isinstance(miner, Miner):
+            raise _wrong_kind(registry, "miners", recipe.miner, miner, "a toolkit.api.Miner (callable as miner(embeddings, labels))")
+        extra["miner"] = miner
     loss = _build(registry, "losses", recipe.loss, where, extra=extra)
-    if not isinstance(loss, nn.Module) or getattr(loss, "batch_kind", None) not in ("pairs", "triplets", "labels"):
-        raise _wrong_kind(registry, "losses", recipe.loss, loss, "a toolkit.api.Loss (an nn.Module with batch_kind)")
+    if not isinstance(loss, Loss) or loss.batch_kind not in ("pairs", "triplets", "labels"):
+        raise _wrong_kind(registry, "losses", recipe.loss, loss, "a toolkit.api.Loss (a subclass with batch_kind set)")
     if loss.batch_kind != sampler.kind:
         raise ToolkitError(
             f"{where}: the loss {recipe.loss.name!r} needs {loss.batch_kind} batches but the sampler "
@@ -65,8 +70,8 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
     evaluators = []
     for spec in recipe.evaluators:
         evaluator = _build(registry, "evaluators", spec, where)
-        if not callable(getattr(evaluator, "evaluate", None)):
-            raise _wrong_kind(registry, "evaluators", spec, evaluator, "an evaluator with .evaluate(context)")
+        if not isinstance(evaluator, Evaluator):
+            raise _wrong_kind(registry, "evaluators", spec, evaluator, "a toolkit.api.Evaluator (a subclass of it)")
         evaluators.append((spec.name, evaluator))
 
     _check_optimizers(recipe, loss, where)
@@ -94,11 +99,11 @@ def build_encoder(recipe: Recipe, registry: Registry | None = None) -> nn.Module
     return encoder
 
 
-def _check_optimizers(recipe: Recipe, loss: nn.Module, where: str) -> None:
+def _check_optimizers(recipe: Recipe, loss: Loss, where: str) -> None:
     """Build the optimizers and the scheduler once on a stand-in parameter, so bad values (a negative lr) show now."""
     main = _stand_in_optimizer(recipe.optimizer, where)
     if recipe.loss_optimizer is not None:
-        with_model = {id(p) for p in loss.model_parameters()} if hasattr(loss, "model_parameters") else set()
+        with_model = {id(p) for p in loss.model_parameters()}
         if not any(id(p) not in with_model for p in loss.parameters()):
             raise ToolkitError(
                 f"{where}: [loss.optimizer] is given, but the loss {recipe.loss.name!r} has no parameters of its own to "
@@ -114,7 +119,7 @@ def check_against_data(recipe: Recipe, components: Components) -> None:
     for split in components.dataset.split_names:  # a truncated or mismatched file stops the run before any work
         components.dataset.split(split)
     for index, (name, evaluator) in enumerate(components.evaluators):
-        for split in getattr(evaluator, "splits", ()):
+        for split in evaluator.splits:
             if split not in components.dataset.split_names:
                 raise ToolkitError(
                     f"{recipe.path}: [[evaluators]] {index} ({name!r}) reads the split {split!r}, but the dataset "
@@ -155,11 +160,55 @@ def _build(registry: Registry, kind: str, spec: ComponentSpec, where: str, extra
         return component.factory(**params, **(extra or {}))
     except ToolkitError:
         raise
-    except (ValueError, TypeError) as exc:
-        raise ToolkitError(
-            f"{where}: [{spec.section}] {spec.name!r} rejected its parameters: {str(exc).rstrip('.')}. Change the value "
-            f"under [{spec.section}]; `toolkit list {kind}` documents every parameter."
-        ) from None
+    except TypeError as exc:
+        if _fits_signature(component.factory, {**params, **(extra or {})}):
+            raise _plugin_bug(component, spec, exc) from exc
+        raise _rejected(where, spec, kind, exc) from None
+    except ValueError as exc:
+        raise _rejected(where, spec, kind, exc) from None
+
+
+def _rejected(where: str, spec: ComponentSpec, kind: str, exc: Exception) -> ToolkitError:
+    return ToolkitError(
+        f"{where}: [{spec.section}] {spec.name!r} rejected its parameters: {str(exc).rstrip('.')}. Change the value "
+        f"under [{spec.section}]; `toolkit list {kind}` documents every parameter."
+    )
+
+
+def _fits_signature(factory: Callable[..., Any], arguments: dict[str, Any]) -> bool:
+    """Whether ``arguments`` bind to ``factory``'s parameters: if so, a TypeError came from inside the factory."""
+    try:
+        inspect.signature(factory).bind(**arguments)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read: cannot tell, so blame the recipe as before
+        return False
+    return True
+
+
+def _plugin_bug(component: Any, spec: ComponentSpec, exc: BaseException) -> ToolkitError:
+    """A plugin's own mistake, pointed at the plugin's line that raised it (or called what raised it)."""
+    frames = traceback.extract_tb(exc.__traceback__)[1:]  # the first frame is the call above
+    home = _source_folder(component.factory)
+    own = [f for f in frames if home is not None and Path(f.filename).resolve().is_relative_to(home)]
+    frame = (own or frames or [None])[-1]
+    plugin = component.plugin
+    at = f" at {frame.filename}:{frame.lineno}" if frame else ""
+    return ToolkitError(
+        f"[{spec.section}] {spec.name!r}: the plugin {plugin!r} raised {type(exc).__name__}: {exc}{at}, although the "
+        f"recipe's parameters fit its signature. This is a bug in that plugin: report it to its authors, and meanwhile "
+        f"choose another {spec.section} or leave the plugin out with TOOLKIT_LOAD_PLUGINS."
+    )
+
+
+def _source_folder(factory: Callable[..., Any]) -> Path | None:
+    """The folder of the top-level package that defines ``factory`` (the file itself for a lone module)."""
+    top = sys.modules.get(str(getattr(factory, "__module__", "")).split(".")[0])
+    file = getattr(top, "__file__", None)
+    if not file:
+        return None
+    path = Path(file).resolve()
+    return path.parent if path.name == "__init__.py" else path
 
 
 def _problems_message(where: str, spec: ComponentSpec, problems: list[Any]) -> str:
@@ -213,8 +262,7 @@ def scheduler_classes() -> dict[str, type]:
 def _lookup_class(table: dict[str, type], spec: ComponentSpec, where: str, what: str) -> type:
     if spec.name in table:
         return table[spec.name]
-    close = difflib.get_close_matches(spec.name, list(table), n=3, cutoff=0.5)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    hint = did_you_mean(spec.name, table)
     raise ToolkitError(f"{where}: {spec.section}.name: unknown {what} {spec.name!r}.{hint} Known: {', '.join(sorted(table))}.")
 
 

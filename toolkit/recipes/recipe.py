@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any, Literal
 
 import pydantic
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, did_you_mean
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,7 +48,7 @@ class RunSettings(pydantic.BaseModel):
     precision: Literal["float32", "bfloat16", "auto"] = "float32"
     """``bfloat16``: the encoder's training passes run under bfloat16 autocast (``torch.autocast``); weights, optimizer
     state, the loss and evaluation stay float32. On CPUs with AMX or AVX-512 BF16 (``lscpu`` flags ``amx_bf16``,
-    ``avx512_bf16``) and on recent GPUs convolutions run about twice as fast (the built-in CNNs' BatchNorm and
+    ``avx512_bf16``) and on recent GPUs convolutions run faster (the built-in CNNs' BatchNorm and
     max-pooling keep bfloat16 inputs fast too); on other CPUs it is slower, and the run says so in its log. Results
     differ from float32 training by more than rounding: compare the metrics before relying on it. ``auto``: bfloat16
     where the run's device computes it natively, float32 elsewhere; the log and ``metrics.json`` say which ran."""
@@ -175,8 +174,7 @@ def _structure(data: dict[str, Any], path: Path) -> Recipe:
     data = copy.deepcopy(data)
     for section in data:
         if section not in SECTIONS:
-            close = difflib.get_close_matches(section, SECTIONS, n=2, cutoff=0.6)
-            hint = f" Did you mean [{close[0]}]?" if close else ""
+            hint = did_you_mean(section, SECTIONS, n=1, cutoff=0.6, show=lambda s: f"[{s}]")
             raise ToolkitError(f"{path}: unknown section [{section}].{hint} Recipe sections are: {', '.join(SECTIONS)}.")
     for section in REQUIRED_SECTIONS:
         if section not in data:
@@ -239,8 +237,7 @@ def _pydantic_message(exc: pydantic.ValidationError, section: str, path: Path) -
         key = ".".join([section, *(str(p) for p in err["loc"])])
         if err["type"] == "extra_forbidden":
             known = list(RunSettings.model_fields)
-            close = difflib.get_close_matches(str(err["loc"][-1]), known, n=2, cutoff=0.5)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(err["loc"][-1]), known, n=1)
             problems.append(f"{key}: unknown key.{hint} Keys of [{section}]: {', '.join(known)}.")
         else:
             problems.append(f"{key}: {err['msg'].rstrip('.')}; got {err.get('input')!r}.")

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
+from toolkit.evaluation.results import Evaluation
 from toolkit.runfolder import rundir
 from toolkit.components.contracts import EvalContext
 from toolkit.reporting.plots import retrieval_grid, scatter_by_class
+from toolkit.reporting.projection import project_2d
 from toolkit.environment import describe as describe_environment
 
 QUERIES_IN_GRID = 6
@@ -40,7 +40,7 @@ def write_figures(context: EvalContext, run_dir: Path, title: str, *, query_spli
     names = context.dataset.split(gallery_split).class_names
     leave_out = int(gallery_split == query_split)
     k = min(NEIGHBOURS_IN_GRID, len(gallery) - leave_out)
-    if len(queries) and k > 0:
+    if len(queries) and k > 0 and context.dataset.split(query_split).is_image:
         chosen = np.random.default_rng(context.seed).permutation(len(queries))[:QUERIES_IN_GRID]
         index = faiss.IndexFlatL2(gallery.shape[1])
         index.add(np.ascontiguousarray(gallery.numpy(), dtype=np.float32))
@@ -61,29 +61,17 @@ def write_figures(context: EvalContext, run_dir: Path, title: str, *, query_spli
         retrieval_grid(rows, neighbours, run_dir / rundir.RETRIEVAL_PLOT,
                        f"{title}: {query_split} queries and their {k} nearest {gallery_split} images (✗ = other class)")
     if not any(run_dir.glob("embeddings_*.png")) and len(queries) > 2:
-        points = _pca_2d(queries)
+        points = project_2d(queries.double().numpy())
         scatter_by_class(points, query_labels.numpy(), run_dir / f"embeddings_{query_split}_pca.png",
                          f"PCA of {queries.shape[1]}-D embeddings, {query_split} split ({len(queries)} points)", query_names)
 
 
-def _pca_2d(embeddings: torch.Tensor) -> np.ndarray:
-    x = embeddings.double() - embeddings.double().mean(0)
-    if x.shape[1] <= 2:
-        return torch.nn.functional.pad(x, (0, 2 - x.shape[1])).numpy()
-    _, _, v = torch.linalg.svd(x, full_matrices=False)
-    return (x @ v[:2].T).numpy()
+IMAGE_TYPES = {".png": "image/png", ".gif": "image/gif"}
 
 
 def _image_tag(path: Path, alt: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
-
-
-def _json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return f'<img src="data:{IMAGE_TYPES[path.suffix.lower()]};base64,{data}" alt="{html.escape(alt)}">'
 
 
 def _number(value: Any) -> str:
@@ -113,9 +101,10 @@ img { max-width: 100%; border: 1px solid #ddd; margin: 0.3em 0; }
 
 def render_report(run_dir: Path) -> str:
     """The HTML of a run folder's report."""
-    metrics = _json(run_dir / rundir.METRICS_FILE) or {}
-    status = _json(run_dir / rundir.STATUS_FILE) or {}
-    threshold = _json(run_dir / rundir.THRESHOLD_FILE)
+    metrics = rundir.read_json(run_dir / rundir.METRICS_FILE) or {}
+    status = rundir.read_json(run_dir / rundir.STATUS_FILE) or {}
+    threshold = rundir.read_json(run_dir / rundir.THRESHOLD_FILE)
+    evaluation = Evaluation.from_metrics(metrics)
     recipe_text = (run_dir / rundir.RECIPE_FILE).read_text(encoding="utf-8") if (run_dir / rundir.RECIPE_FILE).is_file() else ""
     name = metrics.get("recipe") or status.get("recipe") or run_dir.name
     state = str(status.get("status", "unknown"))
@@ -124,8 +113,7 @@ def render_report(run_dir: Path) -> str:
              f" · {html.escape(str(status.get('time', '')))}"
              + (f" · training {metrics['train_seconds']:.1f} s on {html.escape(str(metrics.get('device')))}" if "train_seconds" in metrics else "")
              + "</p>"]
-    rows = [[f"{evaluator}.{key}", value] for evaluator, values in (metrics.get("evaluation") or {}).items()
-            for key, value in values.items() if isinstance(value, (int, float, str)) and not isinstance(value, bool)]
+    rows: list[list[Any]] = [[name, value] for name, value in evaluation.flat().items()]
     if threshold:
         rows += [["threshold (same if distance ≤)", threshold["threshold"]],
                  [f"its accuracy on the {threshold['pairs']} {threshold['split']} pairs it was chosen on", threshold["accuracy"]],
@@ -141,10 +129,10 @@ def render_report(run_dir: Path) -> str:
     parts.append('<div class="row">' + "".join(tables) + "</div>")
     figures = [("Loss curve", run_dir / rundir.LOSS_PLOT),
                ("Distances of positive and negative pairs", run_dir / rundir.PAIR_DISTANCES_PLOT)]
-    figures += [("Embeddings", p) for p in sorted(run_dir.glob("embeddings_*.png"))]
+    figures += [("Embeddings", p) for p in sorted(run_dir.glob("embeddings_*_pca.png"))]
+    figures += [(name, run_dir / path) for name, path in evaluation.flat_artifacts().items()
+                if Path(path).suffix.lower() in IMAGE_TYPES]
     figures += [("Retrieval", run_dir / rundir.RETRIEVAL_PLOT)]
-    shown = {p for _, p in figures}
-    figures += [(p.stem.replace("_", " "), p) for p in sorted(run_dir.glob("*.png")) if p not in shown]
     wide = {run_dir / rundir.RETRIEVAL_PLOT}
 
     def figure(heading: str, path: Path) -> str:
@@ -152,6 +140,9 @@ def render_report(run_dir: Path) -> str:
         return f"<div{css}><h2>{html.escape(heading)}</h2>{_image_tag(path, path.name)}</div>"
 
     parts.append('<div class="figures">' + "".join(figure(h, p) for h, p in figures if p.is_file()) + "</div>")
+    files = [[name, path] for name, path in evaluation.flat_artifacts().items()]
+    if files:
+        parts += ["<h2>Files written by the evaluators</h2>", _table(["name", "path in the run folder"], files)]
     if metrics.get("environment"):  # below the pictures: the first screen shows results
         parts += ["<h2>What ran</h2>", _table(["what", "value"], describe_environment(metrics["environment"]))]
     if recipe_text:

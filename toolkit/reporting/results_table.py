@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import ToolkitError
-from toolkit.runfolder.rundir import METRICS_FILE, RECIPE_FILE
+from toolkit.evaluation.results import Evaluation
+from toolkit.runfolder.rundir import METRICS_FILE, RECIPE_FILE, is_finished_run
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,20 +33,21 @@ class RunRow:
     wall_seconds: float
     device: str
     metrics: dict[str, float]
+    artifacts: dict[str, str] = field(default_factory=dict)
     command: str = ""
     reference: str = ""
     notes: list[str] = field(default_factory=list)
 
 
-def find_runs(paths: list[Path]) -> list[Path]:
+def find_finished_runs(paths: list[Path]) -> list[Path]:
     """Finished run folders among ``paths``: each path is a run folder or a folder searched like ``toolkit runs``
     searches (every level down to a few), in the order given and by name within a folder."""
-    from toolkit.runfolder.runs import MAX_DEPTH, find_runs as runs_under
+    from toolkit.runfolder.runs import MAX_DEPTH, summarise_runs_under
 
     found: list[Path] = []
     for path in paths:
-        runs = sorted(runs_under(path), key=lambda r: r.path)
-        finished = [Path(r.path) for r in runs if (Path(r.path) / METRICS_FILE).is_file()]
+        runs = sorted(summarise_runs_under(path), key=lambda r: r.path)
+        finished = [Path(r.path) for r in runs if is_finished_run(Path(r.path))]
         if not finished:
             unfinished = f" The run folders there did not finish: {', '.join(r.path for r in runs[:5])}." if runs else ""
             raise ToolkitError(
@@ -61,11 +63,10 @@ def read_run(folder: Path, recipes_dir: Path | None = None, references: dict[str
     """One run folder's row: its metrics, and the command that reproduces it when the shipped recipe is found."""
     try:
         metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
-        values = {f"{evaluator}.{key}": float(value)
-                  for evaluator, results in metrics["evaluation"].items()
-                  for key, value in results.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
+        evaluation = Evaluation.from_metrics(metrics)
         row = RunRow(folder, str(metrics["recipe"]), len(metrics["epochs"]), float(metrics["train_seconds"]),
-                     float(metrics["wall_seconds"]), str(metrics.get("device", "")), values)
+                     float(metrics["wall_seconds"]), str(metrics.get("device", "")), evaluation.flat(),
+                     artifacts=evaluation.flat_artifacts())
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ToolkitError(
             f"{folder / METRICS_FILE} is not a toolkit metrics file ({type(exc).__name__}: {exc}). Give the folders of "

@@ -52,6 +52,14 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``, or None when it is missing or unreadable (a run folder may be half-written or old)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def remove_stale_temporaries(folder: Path) -> None:
     """Delete temporary files that a killed process left behind in ``folder``."""
     for stale in folder.glob(f".*{TEMP_SUFFIX}"):
@@ -100,6 +108,11 @@ def prepare_run_dir(path: Path, *, overwrite: bool, resume: bool) -> Path:
 def is_run_dir(path: Path) -> bool:
     """Whether ``path`` looks like a folder a run wrote: its recipe plus a status or a checkpoint."""
     return (path / RECIPE_FILE).is_file() and ((path / STATUS_FILE).is_file() or (path / CHECKPOINT_FILE).is_file())
+
+
+def is_finished_run(path: Path) -> bool:
+    """Whether ``path`` holds the results of a run that completed: its ``metrics.json``."""
+    return (path / METRICS_FILE).is_file()
 
 
 def _check_replaceable(path: Path) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toolkit.evaluation.results import Evaluation
 from toolkit.runfolder import rundir
 
 HEADLINE_METRICS = ("knn.precision_at_1", "knn.map_at_r", "kmeans.accuracy_hungarian")
@@ -25,33 +25,32 @@ class RunSummary:
     metric: str | None
     value: float | None
     epochs: int | None
+    artifacts: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _json(path: Path) -> Any:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+def _json(path: Path) -> dict[str, Any]:
+    data = rundir.read_json(path)
+    return data if isinstance(data, dict) else {}
 
 
-def headline(evaluation: dict[str, Any]) -> tuple[str | None, float | None]:
-    flat = {f"{e}.{k}": v for e, values in evaluation.items() if isinstance(values, dict) for k, v in values.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+def headline(metrics: dict[str, float]) -> tuple[str | None, float | None]:
+    """The run's headline metric among its flat ``evaluator.metric`` values: the first of
+    :data:`HEADLINE_METRICS` it has, else its first metric."""
     for name in HEADLINE_METRICS:
-        if name in flat:
-            return name, float(flat[name])
-    first = next(iter(flat.items()), None)
-    return (first[0], float(first[1])) if first else (None, None)
+        if name in metrics:
+            return name, metrics[name]
+    first = next(iter(metrics.items()), None)
+    return first if first else (None, None)
 
 
 def summarise(run_dir: Path) -> RunSummary:
     status = _json(run_dir / rundir.STATUS_FILE)
     metrics = _json(run_dir / rundir.METRICS_FILE)
-    metric, value = headline(metrics.get("evaluation") or {})
+    evaluation = Evaluation.from_metrics(metrics)
+    metric, value = headline(evaluation.flat())
     state = str(status.get("status") or ("finished" if metrics else "unknown"))
     if state == "running" and _process_is_gone(status):
         state = "killed"  # the process that wrote "running" no longer exists: it was killed without a chance to say so
@@ -61,7 +60,8 @@ def summarise(run_dir: Path) -> RunSummary:
 
         when = datetime.fromtimestamp((run_dir / rundir.RECIPE_FILE).stat().st_mtime).strftime("%Y-%m-%dT%H:%M:%S")
     epochs = len(metrics["epochs"]) if isinstance(metrics.get("epochs"), list) else None
-    return RunSummary(str(run_dir), str(metrics.get("recipe") or status.get("recipe") or "?"), state, when, metric, value, epochs)
+    return RunSummary(str(run_dir), str(metrics.get("recipe") or status.get("recipe") or "?"), state, when, metric, value,
+                      epochs, evaluation.flat_artifacts())
 
 
 def _process_is_gone(status: dict[str, Any]) -> bool:
@@ -77,14 +77,14 @@ def _process_is_gone(status: dict[str, Any]) -> bool:
     return False
 
 
-def find_runs(root: Path) -> list[RunSummary]:
+def summarise_runs_under(root: Path) -> list[RunSummary]:
     """Every folder under ``root`` (``root`` included, at most a few levels down) that holds a ``recipe.toml``,
     newest first."""
     found = []
     root_depth = len(root.parts)
     for folder, subfolders, files in os.walk(root, followlinks=True):  # depth-bounded, so link loops end
         here = Path(folder)
-        if rundir.RECIPE_FILE in files and ({rundir.STATUS_FILE, rundir.CHECKPOINT_FILE, rundir.METRICS_FILE} & set(files)):
+        if rundir.is_run_dir(here) or (rundir.RECIPE_FILE in files and rundir.is_finished_run(here)):
             found.append(summarise(here))
             subfolders.clear()  # a run folder holds no other runs
         elif len(here.parts) - root_depth >= MAX_DEPTH:

@@ -17,12 +17,10 @@ def keep_freed_memory() -> bool:
     """Tell glibc's allocator to reuse freed blocks for the next tensors instead of returning them to the system.
 
     A training step allocates and frees the same few-megabyte activations and gradients hundreds of times per
-    epoch. By default glibc serves each from fresh pages of the operating system (``mmap``, or a heap it trims after
-    every free), so every step pays page faults and zeroing for memory it just gave back: a process running 155
-    steps of the Fashion-MNIST Siamese recipe's CNN made 610,000 to 1,010,000 minor page faults, and with blocks of
-    up to 32 MiB kept on the heap and the heap trimmed only beyond 1 GiB of free space, 120,000 to 124,000 (a step
-    of 256 images: 29–35 ms before, 22–24 ms after). Peak memory is unchanged; memory freed at the end of a run may
-    stay with the process until it exits.
+    epoch; by default glibc serves each from fresh pages of the operating system, so every step pays for mapping
+    and zeroing memory it just gave back. Blocks of up to 32 MiB stay on the heap, which is trimmed only beyond
+    1 GiB of free space. Peak memory is unchanged; memory freed at the end of a run may stay with the process until
+    it exits.
 
     Returns whether the settings took effect (only with glibc; elsewhere nothing changes).
     """

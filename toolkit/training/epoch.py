@@ -6,7 +6,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, Sequence
 
 import torch
 from torch import nn
@@ -17,6 +17,7 @@ from toolkit.components.contracts import Batch, EmbeddedBatch, Loss, Sampler
 from toolkit.imagedata.datasets import ImageSet
 from toolkit.training.distributed import World, all_finite, global_mean
 from toolkit.errors import ToolkitError
+from toolkit.recipes.recipe import RunSettings
 from toolkit.progress import progress as progress_display
 from toolkit.training.members import joint_members
 
@@ -131,23 +132,45 @@ def _all_finite(modules: list[nn.Module]) -> bool:
     return all(torch.isfinite(p).all() for m in modules for p in m.parameters())
 
 
-def train_epoch(
-    state: TrainState,
-    sampler: Sampler,
-    images: ImageSet,
-    *,
-    epoch: int,
-    epochs: int,
-    generator: torch.Generator,
-    device: torch.device,
-    joint_forward: bool,
-    max_bad_steps: int,
-    progress: bool = True,
-    resume_from: EpochProgress | None = None,
-    stop_requested: Callable[[], bool] | None = None,
-    forward: nn.Module | None = None,
-    world: World = World(),
-) -> EpochRecord:
+@dataclass
+class Training:
+    """What an epoch trains with and where training starts: the state (restored from a checkpoint when resuming),
+    the sampler, the training images on the device, the step's forward pass, and the run's settings."""
+
+    state: TrainState
+    sampler: Sampler
+    images: ImageSet
+    forward: nn.Module
+    settings: RunSettings
+    device: torch.device
+    world: World = field(default_factory=World)
+    start_epoch: int = 1
+    partial: EpochProgress | None = None
+
+
+class EpochCallback(Protocol):
+    """Called after every complete epoch, in list order (logging, checkpoints, TensorBoard, watchers, ...)."""
+
+    def on_epoch_end(self, record: EpochRecord) -> None: ...
+
+
+def run_training(training: Training, callbacks: Sequence[EpochCallback], *, progress: bool = True,
+                 stop_requested: Callable[[], bool] | None = None) -> None:
+    """Epochs ``start_epoch..epochs``; each epoch's sampling depends only on the seed and the epoch number."""
+    keep_freed_memory()
+    settings = training.settings
+    for epoch in range(training.start_epoch, settings.epochs + 1):
+        generator = torch.Generator().manual_seed(settings.seed * 1_000_003 + epoch)
+        partial = training.partial if training.partial is not None and training.partial.epoch == epoch else None
+        record = train_epoch(training, epoch, generator, progress=progress, resume_from=partial,
+                             stop_requested=stop_requested)
+        for callback in callbacks:
+            callback.on_epoch_end(record)
+
+
+def train_epoch(training: Training, epoch: int, generator: torch.Generator, *, progress: bool = True,
+                resume_from: EpochProgress | None = None,
+                stop_requested: Callable[[], bool] | None = None) -> EpochRecord:
     """Train one epoch. A step with a non-finite loss is skipped; if the weights themselves went bad
     they are restored from the start of the epoch. Too many such steps stop the run.
 
@@ -155,20 +178,17 @@ def train_epoch(
     the same generator, and the steps already done are skipped). ``stop_requested`` is asked before each
     step; when it answers True, :class:`StopRequested` is raised with the epoch's progress so far.
 
-    ``forward`` computes a step's loss (default: :class:`BatchLoss` of the state's encoder and loss; in a
-    distributed run, its DistributedDataParallel wrapper). In a ``world`` of several processes the sampler gives
-    this rank's slices, every rank takes or skips each step together, and the loss recorded is the global batch's."""
-    if forward is None:
-        forward = BatchLoss(state.encoder, state.loss, joint_forward)
+    In a world of several processes the sampler gives this rank's slices, every rank takes or skips each step
+    together, and the loss recorded is the global batch's."""
+    state, world = training.state, training.world
     state.encoder.train()
     state.loss.train()
-    batches = sampler.epoch(images.labels.cpu(), generator)
+    batches = training.sampler.epoch(training.images.labels.cpu(), generator)
     done = resume_from or EpochProgress(epoch)
     batches = list(batches)[done.step:] if done.step else batches
-    snapshot = copy.deepcopy({"encoder": state.encoder.state_dict(), "loss": state.loss.state_dict(),
-                              "optimizers": [o.state_dict() for o in state.optimizers]})
+    snapshot = _snapshot(state)
     start = time.perf_counter() - done.seconds
-    bar = progress_display(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", enabled=progress,
+    bar = progress_display(batches, desc=f"epoch {epoch}/{training.settings.epochs}", unit="batch", enabled=progress,
                            initial=done.step, total=done.step + len(batches))
     for batch in bar:
         if stop_requested is not None and stop_requested():
@@ -176,37 +196,57 @@ def train_epoch(
             done.seconds = time.perf_counter() - start
             raise StopRequested(done)
         done.step += 1
-        value = forward(images, batch, device)
+        value = training.forward(training.images, batch, training.device)
         if not all_finite(value, world):
-            if world.is_distributed:
-                value.backward()  # every forward of DistributedDataParallel needs its backward; the gradients are dropped
+            _skip_step(state, value, snapshot, world, training.settings.max_bad_steps)
             done.bad += 1
-            state.bad_steps += 1
-            for o in state.optimizers:
-                o.zero_grad(set_to_none=True)
-            if not _all_finite([state.encoder, state.loss]):
-                state.encoder.load_state_dict(snapshot["encoder"])
-                state.loss.load_state_dict(snapshot["loss"])
-                for o, s in zip(state.optimizers, snapshot["optimizers"]):
-                    o.load_state_dict(s)
-            if state.bad_steps > max_bad_steps:
-                raise ToolkitError(
-                    f"The loss was not a finite number on {state.bad_steps} steps (more than run.max_bad_steps = {max_bad_steps}); "
-                    "training stopped. Lower the learning rate, check the data normalisation, or raise run.max_bad_steps."
-                )
             continue
-        for o in state.optimizers:
-            o.zero_grad(set_to_none=True)
-        value.backward()
-        for o in state.optimizers:
-            o.step()
+        _take_step(state, value)
         done.total += global_mean(value, world)
         done.count += 1
         done.seen += batch.indices.numel() * world.size
         if done.count % 10 == 0:
             bar.set_postfix(loss=f"{done.total / done.count:.4f}", refresh=False)
     bar.close()
-    seconds = time.perf_counter() - start
+    return _finish_epoch(state, done, time.perf_counter() - start)
+
+
+def _snapshot(state: TrainState) -> dict[str, Any]:
+    """The weights and optimizer states at the start of an epoch, to return to if they go bad."""
+    return copy.deepcopy({"encoder": state.encoder.state_dict(), "loss": state.loss.state_dict(),
+                          "optimizers": [o.state_dict() for o in state.optimizers]})
+
+
+def _take_step(state: TrainState, value: torch.Tensor) -> None:
+    for o in state.optimizers:
+        o.zero_grad(set_to_none=True)
+    value.backward()
+    for o in state.optimizers:
+        o.step()
+
+
+def _skip_step(state: TrainState, value: torch.Tensor, snapshot: dict[str, Any], world: World,
+               max_bad_steps: int) -> None:
+    """Drop a step with a non-finite loss; restore the snapshot if the weights went bad; stop after too many."""
+    if world.is_distributed:
+        value.backward()  # every forward of DistributedDataParallel needs its backward; the gradients are dropped
+    state.bad_steps += 1
+    for o in state.optimizers:
+        o.zero_grad(set_to_none=True)
+    if not _all_finite([state.encoder, state.loss]):
+        state.encoder.load_state_dict(snapshot["encoder"])
+        state.loss.load_state_dict(snapshot["loss"])
+        for o, s in zip(state.optimizers, snapshot["optimizers"]):
+            o.load_state_dict(s)
+    if state.bad_steps > max_bad_steps:
+        raise ToolkitError(
+            f"The loss was not a finite number on {state.bad_steps} steps (more than run.max_bad_steps = {max_bad_steps}); "
+            "training stopped. Lower the learning rate, check the data normalisation, or raise run.max_bad_steps."
+        )
+
+
+def _finish_epoch(state: TrainState, done: EpochProgress, seconds: float) -> EpochRecord:
+    """Step the schedulers and record the epoch in the state's history."""
     mean = done.total / done.count if done.count else math.nan
     lr = float(state.optimizers[0].param_groups[0]["lr"])  # the rate this epoch trained with, before the schedulers step
     for scheduler in state.schedulers:
@@ -214,22 +254,7 @@ def train_epoch(
             scheduler.step(mean)
         else:
             scheduler.step()
-    record = EpochRecord(epoch, mean, round(seconds, 3), round(done.seen / seconds, 1) if seconds else 0.0, done.bad, lr)
+    record = EpochRecord(done.epoch, mean, round(seconds, 3), round(done.seen / seconds, 1) if seconds else 0.0,
+                         done.bad, lr)
     state.history.append(record)
     return record
-
-
-def run_training(state: TrainState, sampler: Sampler, images: ImageSet, *, start_epoch: int, epochs: int, seed: int,
-                 device: torch.device, joint_forward: bool, max_bad_steps: int,
-                 on_epoch_end: Callable[[EpochRecord], None], progress: bool = True,
-                 resume_from: EpochProgress | None = None, stop_requested: Callable[[], bool] | None = None,
-                 forward: nn.Module | None = None, world: World = World()) -> None:
-    """Epochs ``start_epoch..epochs``; each epoch's sampling depends only on the seed and the epoch number."""
-    keep_freed_memory()
-    for epoch in range(start_epoch, epochs + 1):
-        generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-        partial = resume_from if resume_from is not None and resume_from.epoch == epoch else None
-        record = train_epoch(state, sampler, images, epoch=epoch, epochs=epochs, generator=generator, device=device,
-                             joint_forward=joint_forward, max_bad_steps=max_bad_steps, progress=progress,
-                             resume_from=partial, stop_requested=stop_requested, forward=forward, world=world)
-        on_epoch_end(record)

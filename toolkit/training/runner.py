@@ -9,7 +9,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,6 +21,7 @@ from toolkit.recipes.build import Components, build_components, check_against_da
 from toolkit.evaluation.calibration import calibrate_run, held_out_split
 from toolkit.errors import RunInterrupted, ToolkitError
 from toolkit.imagedata.datasets import ImageSet
+from toolkit.components.contracts import EvalContext
 from toolkit.evaluation.evaluate import embed_across_ranks, make_context, run_evaluators
 from toolkit.training.interrupt import GracefulStop
 from toolkit.reporting.plots import loss_curve
@@ -28,7 +29,9 @@ from toolkit.recipes.recipe import Recipe, load_recipe
 from toolkit.reporting.report import write_figures, write_report
 from toolkit.components.registry import Registry
 from toolkit.training.tensorboard import TensorBoardLog, tensorboard_log
-from toolkit.training.epoch import BatchLoss, EpochProgress, EpochRecord, StopRequested, TrainState, run_training
+from toolkit.training.callbacks import Checkpointing, EvaluatorWatchers, LogEpoch, SavePoint
+from toolkit.training.epoch import (BatchLoss, EpochCallback, EpochProgress, EpochRecord, StopRequested, Training,
+                                    TrainState, run_training)
 from toolkit.imagedata.transform import ImageTransform
 from toolkit.environment import environment
 
@@ -62,9 +65,10 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
     torch.manual_seed(recipe.run.seed)
     components = build_components(recipe, registry)
     check_against_data(recipe, components)
+    setup = RunSetup(recipe, components, device, world)
     if not world.is_main:
         with distributed.process_group(world, device):
-            return _follow_rank_0(recipe, components, device, world)
+            return _follow_rank_0(setup)
 
     target = _run_dir_path(recipe, output, resume)
     saved = (checkpoint.load_for_resume(target, checkpoint.recipe_fingerprint(recipe.data), recipe.path, world.size)
@@ -77,8 +81,8 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
         with distributed.process_group(world, device), GracefulStop() as stop, \
                 tensorboard_log(run_dir, recipe.run.tensorboard) as board:
             distributed.from_main(world, (run_dir, saved))  # the other ranks start from the same checkpoint
-            return _train_evaluate_write(recipe, components, run_dir, device, world, saved=saved, point=point,
-                                         stop=stop, progress=progress, board=board)
+            return _train_evaluate_write(setup, run_dir, saved=saved, point=point, stop=stop, progress=progress,
+                                         board=board)
     except BaseException as exc:
         _close_log(handler)
         interrupted = isinstance(exc, (StopRequested, KeyboardInterrupt))
@@ -95,26 +99,6 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
         raise
     finally:
         _close_log(handler)
-
-
-@dataclass
-class SavePoint:
-    """Where the run's checkpoint stands: after ``epoch`` complete epochs, plus ``step`` steps of the next."""
-
-    epoch: int | None = None
-    step: int = 0
-    evaluating: bool = False
-
-    @classmethod
-    def of(cls, saved: dict[str, Any] | None) -> "SavePoint":
-        if saved is None:
-            return cls()
-        return cls(int(saved["epoch"]), int((saved.get("partial") or {}).get("step", 0)))
-
-    def describe(self, run_dir: Path) -> str:
-        if self.step or self.epoch == 0:
-            return f"{run_dir} holds a checkpoint after step {self.step} of epoch {self.epoch + 1}"
-        return f"{run_dir} holds a checkpoint after epoch {self.epoch}"
 
 
 def _interrupted_message(point: SavePoint, run_dir: Path, again: str) -> str:
@@ -134,31 +118,18 @@ def _resume_command(recipe_path: str | Path, overrides: tuple[str, ...], run_dir
 
 
 @dataclass
-class Training:
-    """What every rank trains with: the state (restored from a checkpoint when resuming), the training images on
-    the device, the step's forward pass, and where training starts."""
+class RunSetup:
+    """What every process of a run works with: the recipe, its components, the device and the process group."""
 
-    state: TrainState
-    images: ImageSet
-    forward: torch.nn.Module
-    start_epoch: int = 1
-    partial: EpochProgress | None = None
-
-    def run(self, recipe: Recipe, components: Components, device: torch.device, world: distributed.World, *,
-            on_epoch_end: Callable[[EpochRecord], None], progress: bool, stop: GracefulStop | None = None) -> None:
-        run_training(self.state, distributed.shard(components.sampler, world), self.images, start_epoch=self.start_epoch,
-                     epochs=recipe.run.epochs, seed=recipe.run.seed, device=device,
-                     joint_forward=recipe.run.joint_forward, max_bad_steps=recipe.run.max_bad_steps,
-                     on_epoch_end=on_epoch_end, progress=progress, resume_from=self.partial, stop_requested=stop,
-                     forward=self.forward, world=world)
+    recipe: Recipe
+    components: Components
+    device: torch.device
+    world: distributed.World
 
 
-def _prepare_training(recipe: Recipe, components: Components, device: torch.device, world: distributed.World,
-                      saved: dict[str, Any] | None, run_dir: Path) -> Training:
-    train_images = components.dataset.split("train")
-    if device.type != "cpu":
-        train_images = type(train_images)(train_images.images.to(device), train_images.labels, train_images.mean,
-                                          train_images.std, train_images.class_names)
+def _prepare_training(setup: RunSetup, saved: dict[str, Any] | None, run_dir: Path) -> Training:
+    recipe, components, device = setup.recipe, setup.components, setup.device
+    train_images = _on_device(components.dataset.split("train"), device)
     components.encoder.to(device)
     components.loss.to(device)
     if recipe.run.channels_last:
@@ -168,46 +139,53 @@ def _prepare_training(recipe: Recipe, components: Components, device: torch.devi
     state = _train_state(recipe, components)
     forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward,
                         training_precision(recipe.run.precision, device))
-    training = Training(state, train_images, forward)
+    training = Training(state, distributed.shard(components.sampler, setup.world), train_images, forward, recipe.run,
+                        device, setup.world)
     if saved is not None:
-        try:
-            state.load_state_dict(saved)
-        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
-            raise ToolkitError(
-                f"The checkpoint in {run_dir} does not fit the components of {recipe.path} ({str(exc).splitlines()[0]}); "
-                "a plugin's code may have changed since it was written. Start a new run in another folder."
-            ) from None
-        training.start_epoch = int(saved["epoch"]) + 1
-        training.partial = EpochProgress(**saved["partial"]) if saved.get("partial") else None
+        _restore(training, saved, recipe.path, run_dir)
     # after loading: DistributedDataParallel starts every rank from rank 0's weights
-    training.forward = distributed.parallel(training.forward, world)
+    training.forward = distributed.parallel(training.forward, setup.world)
     return training
 
 
-def _follow_rank_0(recipe: Recipe, components: Components, device: torch.device, world: distributed.World) -> RunResult:
+def _on_device(images: ImageSet, device: torch.device) -> ImageSet:
+    if device.type == "cpu":
+        return images
+    return type(images)(images.images.to(device), images.labels, images.mean, images.std, images.class_names)
+
+
+def _restore(training: Training, saved: dict[str, Any], recipe_path: Path, run_dir: Path) -> None:
+    """Load a checkpoint into ``training`` and continue where it stopped."""
+    try:
+        training.state.load_state_dict(saved)
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+        raise ToolkitError(
+            f"The checkpoint in {run_dir} does not fit the components of {recipe_path} ({str(exc).splitlines()[0]}); "
+            "a plugin's code may have changed since it was written. Start a new run in another folder."
+        ) from None
+    training.start_epoch = int(saved["epoch"]) + 1
+    training.partial = EpochProgress(**saved["partial"]) if saved.get("partial") else None
+
+
+def _follow_rank_0(setup: RunSetup) -> RunResult:
     """A rank other than 0: train its share of every batch in step with rank 0, embed its share of the splits
     for the evaluation, and read or write no file."""
-    run_dir, saved = distributed.from_main(world, None)
-    training = _prepare_training(recipe, components, device, world, saved, run_dir)
-    training.run(recipe, components, device, world, on_epoch_end=lambda record: None, progress=False)
-    embed_across_ranks(components.dataset, components.encoder, device, recipe.run.eval_batch_size, world)
+    run_dir, saved = distributed.from_main(setup.world, None)
+    training = _prepare_training(setup, saved, run_dir)
+    run_training(training, [], progress=False)
+    embed_across_ranks(setup.components.dataset, setup.components.encoder, setup.device,
+                       setup.recipe.run.eval_batch_size, setup.world)
     return RunResult(run_dir, {})
 
 
-def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path, device: torch.device,
-                          world: distributed.World, *, saved: dict[str, Any] | None, point: SavePoint,
+def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, Any] | None, point: SavePoint,
                           stop: GracefulStop, progress: bool, board: TensorBoardLog | None) -> RunResult:
+    """Rank 0's run, top to bottom: prepare, train with the epoch callbacks, evaluate, write the results."""
     started = time.perf_counter()
+    recipe, components = setup.recipe, setup.components
     transform = ImageTransform.of(components.dataset.split("train"))
-    training = _prepare_training(recipe, components, device, world, saved, run_dir)
-    precision = training_precision(recipe.run.precision, device)
-    if recipe.run.precision == "auto":
-        log.info('run.precision = "auto": training in %s on %s', precision, device)
-    elif precision == "bfloat16" and device.type == "cpu" and not cpu_has_bfloat16():
-        log.warning('run.precision = "bfloat16" on a CPU without bfloat16 instructions (AVX-512 BF16 or AMX): '
-                    'training is likely slower than with "float32" (or "auto")')
-    state = training.state
-    fingerprint = checkpoint.recipe_fingerprint(recipe.data)
+    training = _prepare_training(setup, saved, run_dir)
+    precision = _announce_precision(recipe.run.precision, setup.device)
     if saved is not None and training.start_epoch > recipe.run.epochs:
         log.info("resuming %s: it has trained all %d epochs of run.epochs = %d, so it evaluates and writes the results "
                  "again (to train further, raise it with --set run.epochs=N)", run_dir, training.start_epoch - 1,
@@ -215,81 +193,91 @@ def _train_evaluate_write(recipe: Recipe, components: Components, run_dir: Path,
     elif saved is not None:
         log.info("resuming %s from epoch %d%s", run_dir, training.start_epoch,
                  f" step {training.partial.step}" if training.partial else "")
-    rundir.write_recipe(run_dir / rundir.RECIPE_FILE, recipe.data)  # on resume too: epochs or evaluators may have changed
-    rundir.write_json(run_dir / rundir.TRANSFORM_FILE, transform.as_dict())  # how images given later must be read
-    _write_status(run_dir, "running", recipe.stem)
+    _write_run_start(run_dir, recipe, transform)
 
-    def new_context(embedded=None):  # embeddings change as training goes on: each look gets a fresh cache
-        return make_context(components.dataset, components.encoder, device, run_dir, recipe.run.seed,
-                            recipe.run.eval_batch_size, components.loss, embedded)
-
-    watchers = [e for _, e in components.evaluators if callable(getattr(e, "on_epoch_end", None))]
-
-    def end_of_epoch(record: EpochRecord) -> None:
-        log.info("epoch %d/%d  loss %.5f  %.1fs  %.0f images/s  lr %.3g%s", record.epoch, recipe.run.epochs, record.loss,
-                 record.seconds, record.images_per_second, record.lr,
-                 f"  skipped {record.bad_steps} non-finite steps" if record.bad_steps else "")
-        checkpoint.save(run_dir / rundir.CHECKPOINT_FILE, {**state.state_dict(), "epoch": record.epoch,
-                                                           "recipe_fingerprint": fingerprint, "world_size": world.size})
-        point.epoch, point.step = record.epoch, 0
-        if board:
-            board.epoch(record)
-        if watchers:
-            before = rng.get_state()  # watchers must not change what a resumed run would draw next
-            context = new_context()
-            for watcher in watchers:
-                watcher.on_epoch_end(context, record.epoch)
-            rng.set_state(before)
-
-    try:
-        with stop.training():
-            training.run(recipe, components, device, world, on_epoch_end=end_of_epoch, progress=progress, stop=stop)
-    except ToolkitError as exc:  # raised by a component mid-training: say which recipe it was
-        error = ToolkitError(f"{recipe.path}, while training: {exc}")
-        error.exit_code = exc.exit_code
-        raise error from None
-    except StopRequested as stopped:
-        done = stopped.progress
-        checkpoint.save(run_dir / rundir.CHECKPOINT_FILE,
-                        {**state.state_dict(), "epoch": done.epoch - 1, "partial": done.as_dict(),
-                         "recipe_fingerprint": fingerprint, "world_size": world.size})
-        point.epoch, point.step = done.epoch - 1, done.step
-        raise
+    checkpoints = Checkpointing(run_dir / rundir.CHECKPOINT_FILE, training.state,
+                                checkpoint.recipe_fingerprint(recipe.data), setup.world.size, point)
+    callbacks = [LogEpoch(recipe.run.epochs), checkpoints, *([board] if board else []),
+                 EvaluatorWatchers.of(components.evaluators, lambda: _eval_context(setup, run_dir))]
+    _train(training, callbacks, checkpoints, stop, progress, recipe.path)
     point.evaluating = True
-    train_seconds = sum(r.seconds for r in state.history)
 
     log.info("evaluating with %s", ", ".join(n for n, _ in components.evaluators) or "no evaluators")
-    context = new_context(embed_across_ranks(components.dataset, components.encoder, device, recipe.run.eval_batch_size,
-                                             world))
+    context = _eval_context(setup, run_dir, embed_across_ranks(components.dataset, components.encoder, setup.device,
+                                                                 recipe.run.eval_batch_size, setup.world))
     evaluation = run_evaluators(components.evaluators, context)
     held_out = held_out_split(components.dataset.split_names)  # a validation split if there is one, else test
     calibrate_run(context, run_dir, recipe.stem, split=held_out)  # the same/different threshold `toolkit compare` uses
     write_figures(context, run_dir, recipe.stem, query_split=held_out)
 
+    history = training.state.history
     metrics = {
         "recipe": recipe.stem,
-        "epochs": [r.as_dict() for r in state.history],
-        "train_seconds": round(train_seconds, 2),
+        "epochs": [r.as_dict() for r in history],
+        "train_seconds": round(sum(r.seconds for r in history), 2),
         "wall_seconds": round(time.perf_counter() - started, 2),
-        "device": str(device),
+        "device": str(setup.device),
         "precision": precision,
-        "environment": environment(device, precision),
-        "evaluation": evaluation,
+        "environment": environment(setup.device, precision),
+        **evaluation.as_dict(),
     }
-    rundir.write_json(run_dir / rundir.METRICS_FILE, metrics)
-    checkpoint.save(run_dir / rundir.ENCODER_FILE, {"encoder": components.encoder.state_dict()})
-    loss_curve([r.epoch for r in state.history], [r.loss for r in state.history], run_dir / rundir.LOSS_PLOT, recipe.stem)
+    _write_results(run_dir, recipe.stem, components.encoder, history, metrics)
     if board:
-        board.metrics(evaluation, state.history[-1].epoch if state.history else 0)
+        board.metrics(evaluation.flat(), history[-1].epoch if history else 0)
     _write_status(run_dir, "finished", recipe.stem)
     write_report(run_dir)
     return RunResult(run_dir, metrics)
 
 
+def _announce_precision(choice: str, device: torch.device) -> str:
+    """The precision the run trains in, logged when chosen for the user or when it is likely slow."""
+    precision = training_precision(choice, device)
+    if choice == "auto":
+        log.info('run.precision = "auto": training in %s on %s', precision, device)
+    elif precision == "bfloat16" and device.type == "cpu" and cpu_has_bfloat16() is False:
+        log.warning('run.precision = "bfloat16" on a CPU without bfloat16 instructions (AVX-512 BF16 or AMX): '
+                    'training is likely slower than with "float32" (or "auto")')
+    return precision
+
+
+def _write_run_start(run_dir: Path, recipe: Recipe, transform: ImageTransform) -> None:
+    rundir.write_recipe(run_dir / rundir.RECIPE_FILE, recipe.data)  # on resume too: epochs or evaluators may have changed
+    rundir.write_json(run_dir / rundir.TRANSFORM_FILE, transform.as_dict())  # how images given later must be read
+    _write_status(run_dir, "running", recipe.stem)
+
+
+def _eval_context(setup: RunSetup, run_dir: Path, embedded: dict | None = None) -> EvalContext:
+    """A fresh evaluation context: embeddings change as training goes on, so each look gets its own cache."""
+    return make_context(setup.components.dataset, setup.components.encoder, setup.device, run_dir,
+                        setup.recipe.run.seed, setup.recipe.run.eval_batch_size, setup.components.loss, embedded)
+
+
+def _train(training: Training, callbacks: list[EpochCallback], checkpoints: Checkpointing, stop: GracefulStop,
+           progress: bool, recipe_path: Path) -> None:
+    """Train all epochs; a stop request saves a mid-epoch checkpoint first, a component's error names the recipe."""
+    try:
+        with stop.training():
+            run_training(training, callbacks, progress=progress, stop_requested=stop)
+    except ToolkitError as exc:  # raised by a component mid-training: say which recipe it was
+        error = ToolkitError(f"{recipe_path}, while training: {exc}")
+        error.exit_code = exc.exit_code
+        raise error from None
+    except StopRequested as stopped:
+        checkpoints.on_stop(stopped.progress)
+        raise
+
+
+def _write_results(run_dir: Path, title: str, encoder: nn.Module, history: list[EpochRecord],
+                   metrics: dict[str, Any]) -> None:
+    rundir.write_json(run_dir / rundir.METRICS_FILE, metrics)
+    checkpoint.save(run_dir / rundir.ENCODER_FILE, {"encoder": encoder.state_dict()})
+    loss_curve([r.epoch for r in history], [r.loss for r in history], run_dir / rundir.LOSS_PLOT, title)
+
+
 def _train_state(recipe: Recipe, components: Components) -> TrainState:
     where = str(recipe.path)
     loss = components.loss
-    with_model = list(loss.model_parameters()) if hasattr(loss, "model_parameters") else []
+    with_model = list(loss.model_parameters())
     ids = {id(p) for p in with_model}
     own = [p for p in loss.parameters() if id(p) not in ids]
     main_params = list(components.encoder.parameters()) + with_model
@@ -327,15 +315,16 @@ def has_native_bfloat16(device: torch.device) -> bool:
     """Whether ``device`` computes bfloat16 natively: a CPU with AVX-512 BF16 or AMX, a GPU that supports it."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and cpu_has_bfloat16()
+    return device.type == "cpu" and cpu_has_bfloat16() is True
 
 
-def cpu_has_bfloat16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX), as oneDNN sees it."""
+def cpu_has_bfloat16() -> bool | None:
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX), as oneDNN sees it; None when torch
+    cannot tell."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
-        return True  # cannot tell: say nothing
+        return None
 
 
 def use_threads(count: int) -> None:

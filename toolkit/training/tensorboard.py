@@ -30,18 +30,18 @@ class TensorBoardLog:
 
         self.writer = SummaryWriter(log_dir=str(run_dir / LOG_FOLDER))
 
-    def epoch(self, record: Any) -> None:
+    def on_epoch_end(self, record: Any) -> None:
+        """An epoch callback: the epoch's loss, learning rate, speed and skipped steps."""
         self.writer.add_scalar("train/loss", record.loss, record.epoch)
         self.writer.add_scalar("train/lr", record.lr, record.epoch)
         self.writer.add_scalar("train/images_per_second", record.images_per_second, record.epoch)
         self.writer.add_scalar("train/non_finite_steps", record.bad_steps, record.epoch)
         self.writer.flush()
 
-    def metrics(self, evaluation: dict[str, dict[str, Any]], epoch: int) -> None:
-        for evaluator, values in evaluation.items():
-            for key, value in values.items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    self.writer.add_scalar(f"{evaluator}/{key}", value, epoch)
+    def metrics(self, metrics: dict[str, float], epoch: int) -> None:
+        """``metrics`` as ``evaluator.metric`` -> value, each logged as ``evaluator/metric``."""
+        for name, value in metrics.items():
+            self.writer.add_scalar(name.replace(".", "/", 1), value, epoch)
         self.writer.flush()
 
     def close(self) -> None:
