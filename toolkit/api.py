@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "BatchKind": "toolkit.components.contracts",
     "EmbeddedBatch": "toolkit.components.contracts",
     "Loss": "toolkit.components.contracts",
+    "Encoder": "toolkit.components.contracts",
     "Sampler": "toolkit.components.contracts",
     "Miner": "toolkit.components.contracts",
     "MinedPairs": "toolkit.components.contracts",

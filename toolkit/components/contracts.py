@@ -59,6 +59,23 @@ class Sampler(Protocol):
         ...
 
 
+class Encoder(nn.Module):
+    """Optional base class of encoders, for the optional parts below.
+
+    Any ``torch.nn.Module`` that maps a float batch of images ``(B, C, H, W)`` to embeddings ``(B, D)`` is an
+    encoder; one that subclasses this class may also name groups of parameters and follow the epochs.
+    """
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Named groups of parameters a recipe may give their own options with ``[optimizer.groups.NAME]`` (such as
+        a lower learning rate for a pretrained backbone). Default: none."""
+        return {}
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called before each training epoch, counted from 1 (also when a run resumes mid-epoch), for example to
+        keep a backbone frozen for the first epochs. Default: does nothing."""
+
+
 MinedPairs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 MinedTriplets = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 

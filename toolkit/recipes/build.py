@@ -102,6 +102,9 @@ def build_encoder(recipe: Recipe, registry: Registry | None = None) -> nn.Module
 def _check_optimizers(recipe: Recipe, loss: Loss, where: str) -> None:
     """Build the optimizers and the scheduler once on a stand-in parameter, so bad values (a negative lr) show now."""
     main = _stand_in_optimizer(recipe.optimizer, where)
+    for name, options in recipe.optimizer_groups.items():  # torch checks values only among the defaults
+        group = ComponentSpec(f"optimizer.groups.{name}", recipe.optimizer.name, {**recipe.optimizer.params, **options})
+        _stand_in_optimizer(group, where)
     if recipe.loss_optimizer is not None:
         with_model = {id(p) for p in loss.model_parameters()}
         if not any(id(p) not in with_model for p in loss.parameters()):
@@ -292,7 +295,7 @@ def _instantiate(cls: type, first: Any, spec: ComponentSpec, where: str) -> Any:
         ) from None
 
 
-def make_optimizer(spec: ComponentSpec, params: list[nn.Parameter], where: str) -> torch.optim.Optimizer:
+def make_optimizer(spec: ComponentSpec, params: list[Any], where: str) -> torch.optim.Optimizer:
     return _instantiate(check_optimizer_spec(spec, where), params, spec, where)
 
 

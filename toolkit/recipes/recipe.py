@@ -45,13 +45,14 @@ class RunSettings(pydantic.BaseModel):
     """Embed all members of a pair/triplet batch in one forward pass: fewer, larger calls. The built-in CNNs'
     BatchNorm still computes statistics per member, as separate passes would; a plugin encoder's ``nn.BatchNorm2d``
     sees the members together unless it reads :func:`toolkit.api.batch_members`."""
-    precision: Literal["float32", "bfloat16", "auto"] = "float32"
+    precision: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
     """``bfloat16``: the encoder's training passes run under bfloat16 autocast (``torch.autocast``); weights, optimizer
     state, the loss and evaluation stay float32. On CPUs with AMX or AVX-512 BF16 (``lscpu`` flags ``amx_bf16``,
     ``avx512_bf16``) and on recent GPUs convolutions run faster (the built-in CNNs' BatchNorm and
     max-pooling keep bfloat16 inputs fast too); on other CPUs it is slower, and the run says so in its log. Results
-    differ from float32 training by more than rounding: compare the metrics before relying on it. ``auto``: bfloat16
-    where the run's device computes it natively, float32 elsewhere; the log and ``metrics.json`` say which ran."""
+    differ from float32 training by more than rounding: compare the metrics before relying on it. ``float16``: float16
+    autocast with a gradient scaler (saved in checkpoints), for GPUs without bfloat16. ``auto``: bfloat16 where the
+    run's device computes it natively, float32 elsewhere; the log and ``metrics.json`` say which ran."""
     max_bad_steps: int = pydantic.Field(20, ge=0)
     """Training stops once more steps than this had a non-finite loss."""
     eval_batch_size: int = pydantic.Field(1024, ge=1)
@@ -91,6 +92,8 @@ class Recipe:
     miner: ComponentSpec | None = None
     evaluators: list[ComponentSpec] = field(default_factory=list)
     dataset_limit: int | None = None
+    optimizer_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warmup_epochs: int = 0
     name: str | None = None
     """The recipe's name when its file is not named after it: a run folder's ``recipe.toml``."""
 
@@ -198,6 +201,7 @@ def _structure(data: dict[str, Any], path: Path) -> Recipe:
 
     optimizer = _component(data.get("optimizer", {"name": "Adam"}), "optimizer", path)
     scheduler = _component(data["scheduler"], "scheduler", path) if "scheduler" in data else None
+    groups, warmup = _optimizer_extras(optimizer, scheduler, path)
     miner = _component(data["miner"], "miner", path) if "miner" in data else None
 
     evaluators_raw = data.get("evaluators", [])
@@ -212,7 +216,24 @@ def _structure(data: dict[str, Any], path: Path) -> Recipe:
         path=path, data=data, run=run, dataset=dataset, sampler=_component(data["sampler"], "sampler", path),
         encoder=_component(data["encoder"], "encoder", path), loss=loss, optimizer=optimizer, scheduler=scheduler,
         loss_optimizer=loss_optimizer, miner=miner, evaluators=evaluators, dataset_limit=limit,
+        optimizer_groups=groups, warmup_epochs=warmup,
     )
+
+
+def _optimizer_extras(optimizer: ComponentSpec, scheduler: ComponentSpec | None,
+                      path: Path) -> tuple[dict[str, dict[str, Any]], int]:
+    """``[optimizer.groups.NAME]`` tables and ``warmup_epochs``, taken out of the optimizer's own options."""
+    groups = optimizer.params.pop("groups", {})
+    warmup = optimizer.params.pop("warmup_epochs", 0)
+    if not isinstance(groups, dict) or not all(isinstance(v, dict) for v in groups.values()):
+        raise ToolkitError(f"{path}: optimizer.groups must hold one table per parameter group, e.g. "
+                           "[optimizer.groups.backbone] with lr = 0.0001.")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise ToolkitError(f"{path}: optimizer.warmup_epochs must be a whole number of epochs >= 0; got {warmup!r}.")
+    if warmup and scheduler is not None and scheduler.name == "ReduceLROnPlateau":
+        raise ToolkitError(f"{path}: optimizer.warmup_epochs cannot precede ReduceLROnPlateau, which follows the loss "
+                           "rather than the epoch. Remove warmup_epochs or choose an epoch-based [scheduler].")
+    return groups, warmup
 
 
 def _table(value: Any, section: str, path: Path) -> dict[str, Any]:

@@ -15,9 +15,10 @@ import torch
 from torch import nn
 
 from toolkit.training import checkpoint, distributed, rng
+from toolkit.training.optimizers import grouped_optimizer, scheduler_with_warmup
 
 from toolkit.runfolder import rundir
-from toolkit.recipes.build import Components, build_components, check_against_data, make_optimizer, make_scheduler
+from toolkit.recipes.build import Components, build_components, check_against_data, make_optimizer
 from toolkit.evaluation.calibration import calibrate_run, held_out_split
 from toolkit.errors import RunInterrupted, ToolkitError
 from toolkit.imagedata.datasets import ImageSet
@@ -137,8 +138,10 @@ def _prepare_training(setup: RunSetup, saved: dict[str, Any] | None, run_dir: Pa
     if recipe.run.compile:
         components.encoder.compile()  # in place: state_dict keys and checkpoints stay those of the plain module
     state = _train_state(recipe, components)
-    forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward,
-                        training_precision(recipe.run.precision, device))
+    precision = training_precision(recipe.run.precision, device)
+    if precision == "float16":
+        state.scaler = torch.amp.GradScaler(device.type)
+    forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward, precision)
     training = Training(state, distributed.shard(components.sampler, setup.world), train_images, forward, recipe.run,
                         device, setup.world)
     if saved is not None:
@@ -275,22 +278,15 @@ def _write_results(run_dir: Path, title: str, encoder: nn.Module, history: list[
 
 
 def _train_state(recipe: Recipe, components: Components) -> TrainState:
-    where = str(recipe.path)
     loss = components.loss
     with_model = list(loss.model_parameters())
     ids = {id(p) for p in with_model}
     own = [p for p in loss.parameters() if id(p) not in ids]
-    main_params = list(components.encoder.parameters()) + with_model
-    optimizers, schedulers = [], []
-    if recipe.loss_optimizer is not None and own:
-        main = make_optimizer(recipe.optimizer, main_params, where)
-        optimizers = [main, make_optimizer(recipe.loss_optimizer, own, where)]
-    else:
-        main = make_optimizer(recipe.optimizer, main_params + own, where)
-        optimizers = [main]
-    if recipe.scheduler is not None:
-        schedulers.append(make_scheduler(recipe.scheduler, main, where))
-    return TrainState(components.encoder, loss, optimizers, schedulers)
+    separate = recipe.loss_optimizer is not None and own
+    main = grouped_optimizer(recipe, components.encoder, with_model if separate else with_model + own)
+    optimizers = [main, make_optimizer(recipe.loss_optimizer, own, str(recipe.path))] if separate else [main]
+    scheduler = scheduler_with_warmup(recipe, main)
+    return TrainState(components.encoder, loss, optimizers, [scheduler] if scheduler is not None else [])
 
 
 def use_channels_last(encoder: nn.Module) -> None:
