@@ -215,3 +215,13 @@ query = "test"
 gallery = "query"
 k = [1]
 """
+
+
+def mkdocs_hooks():
+    """tools/mkdocs_hooks.py, the module mkdocs.yml lists under ``hooks:``, imported from its file."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mkdocs_hooks", REPO / "tools" / "mkdocs_hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

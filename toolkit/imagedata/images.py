@@ -37,9 +37,13 @@ class ImageReader:
             raise ValueError(f"size must be (height, width) with positive sides, got {self.size}")
 
     def read(self, path: str | Path) -> tuple[torch.Tensor, list[str]]:
+        image = open_image(path, decode=True)
+        return self.convert(image)
+
+    def convert(self, image: Any) -> tuple[torch.Tensor, list[str]]:
+        """A PIL image as ``uint8`` ``(channels, height, width)``, and the conversions made to it."""
         from PIL import Image
 
-        image = open_image(path, decode=True)
         conversions = []
         mode = "L" if self.channels == 1 else "RGB"
         if image.mode != mode:

@@ -95,10 +95,12 @@ class Recipe:
     dataset_limit: int | None = None
     optimizer_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     warmup_epochs: int = 0
+    name: str | None = None
+    """The recipe's name when its file is not named after it: a run folder's ``recipe.toml``."""
 
     @property
     def stem(self) -> str:
-        return self.path.stem
+        return self.name or self.path.stem
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
@@ -113,7 +115,22 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ToolkitError(f"Cannot read recipe {str(path)!r}: {exc}. A recipe is a TOML text file saved as UTF-8.") from None
-    return parse_recipe(text, path, overrides)
+    recipe = parse_recipe(text, path, overrides)
+    recipe.name = _run_folder_recipe_name(path)
+    return recipe
+
+
+def _run_folder_recipe_name(path: Path) -> str | None:
+    """A run folder's ``recipe.toml`` keeps the name of the recipe it was run from in the folder's ``status.json``."""
+    import json
+
+    if path.name != "recipe.toml":
+        return None
+    try:
+        name = json.loads((path.parent / "status.json").read_text(encoding="utf-8")).get("recipe")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name else None
 
 
 def parse_recipe(text: str, path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:

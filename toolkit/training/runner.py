@@ -37,6 +37,7 @@ from toolkit.training.callbacks import Checkpointing, EvaluatorWatchers, LogEpoc
 from toolkit.training.epoch import (BatchLoss, EpochCallback, EpochProgress, EpochRecord, StopRequested, Training,
                                     TrainState, run_training)
 from toolkit.imagedata.transform import ImageTransform
+from toolkit.environment import environment
 
 log = logging.getLogger("toolkit")
 
@@ -191,7 +192,11 @@ def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, An
     transform = ImageTransform.of(components.dataset.split("train"))
     training = _prepare_training(setup, saved, run_dir)
     precision = _announce_precision(recipe.run.precision, setup.device)
-    if saved is not None:
+    if saved is not None and training.start_epoch > recipe.run.epochs:
+        log.info("resuming %s: it has trained all %d epochs of run.epochs = %d, so it evaluates and writes the results "
+                 "again (to train further, raise it with --set run.epochs=N)", run_dir, training.start_epoch - 1,
+                 recipe.run.epochs)
+    elif saved is not None:
         log.info("resuming %s from epoch %d%s", run_dir, training.start_epoch,
                  f" step {training.partial.step}" if training.partial else "")
     _write_run_start(run_dir, recipe, transform)
@@ -219,6 +224,7 @@ def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, An
         "wall_seconds": round(time.perf_counter() - started, 2),
         "device": str(setup.device),
         "precision": precision,
+        "environment": environment(setup.device, precision),
         **evaluation.as_dict(),
         **skipped_summary(components.dataset.skipped),
     }
@@ -227,7 +233,6 @@ def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, An
         board.metrics(evaluation.flat(), history[-1].epoch if history else 0)
     _write_status(run_dir, "finished", recipe.stem)
     write_report(run_dir)
-    log.info("run folder: %s", run_dir)
     return RunResult(run_dir, metrics)
 
 
