@@ -62,7 +62,7 @@ class RunSettings(pydantic.BaseModel):
 
 
 MAX_RECIPE_BYTES = 1024 * 1024
-SECTIONS = ("run", "dataset", "sampler", "encoder", "loss", "miner", "optimizer", "scheduler", "evaluators")
+SECTIONS = ("run", "dataset", "sampler", "encoder", "loss", "miner", "optimizer", "scheduler", "evaluators", "augment")
 REQUIRED_SECTIONS = ("dataset", "sampler", "encoder", "loss")
 DATASET_CORE_KEYS = ("limit",)
 
@@ -92,13 +92,16 @@ class Recipe:
     loss_optimizer: ComponentSpec | None = None
     miner: ComponentSpec | None = None
     evaluators: list[ComponentSpec] = field(default_factory=list)
+    augment: list[ComponentSpec] = field(default_factory=list)
     dataset_limit: int | None = None
     optimizer_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     warmup_epochs: int = 0
+    name: str | None = None
+    """The recipe's name when its file is not named after it: a run folder's ``recipe.toml``."""
 
     @property
     def stem(self) -> str:
-        return self.path.stem
+        return self.name or self.path.stem
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
@@ -116,7 +119,22 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ToolkitError(f"Cannot read recipe {str(path)!r}: {exc}. A recipe is a TOML text file saved as UTF-8.") from None
-    return parse_recipe(text, path, overrides)
+    recipe = parse_recipe(text, path, overrides)
+    recipe.name = _run_folder_recipe_name(path)
+    return recipe
+
+
+def _run_folder_recipe_name(path: Path) -> str | None:
+    """A run folder's ``recipe.toml`` keeps the name of the recipe it was run from in the folder's ``status.json``."""
+    import json
+
+    if path.name != "recipe.toml":
+        return None
+    try:
+        name = json.loads((path.parent / "status.json").read_text(encoding="utf-8")).get("recipe")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name else None
 
 
 def parse_recipe(text: str, path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
@@ -191,20 +209,25 @@ def _structure(data: dict[str, Any], path: Path) -> Recipe:
     groups, warmup = _optimizer_extras(optimizer, scheduler, path)
     miner = _component(data["miner"], "miner", path) if "miner" in data else None
 
-    evaluators_raw = data.get("evaluators", [])
-    if not isinstance(evaluators_raw, list):
-        raise ToolkitError(
-            f"{path}: 'evaluators' must be a list of tables, written as [[evaluators]] blocks "
-            f"(one per evaluator, each with name = \"...\"); got a {type(evaluators_raw).__name__}."
-        )
-    evaluators = [_component(item, f"evaluators.{i}", path) for i, item in enumerate(evaluators_raw)]
+    evaluators = _component_list(data, "evaluators", "evaluator", path)
+    augment = _component_list(data, "augment", "augmentation step", path)
 
     return Recipe(
         path=path, data=data, run=run, dataset=dataset, sampler=_component(data["sampler"], "sampler", path),
         encoder=_component(data["encoder"], "encoder", path), loss=loss, optimizer=optimizer, scheduler=scheduler,
-        loss_optimizer=loss_optimizer, miner=miner, evaluators=evaluators, dataset_limit=limit,
+        loss_optimizer=loss_optimizer, miner=miner, evaluators=evaluators, augment=augment, dataset_limit=limit,
         optimizer_groups=groups, warmup_epochs=warmup,
     )
+
+
+def _component_list(data: dict[str, Any], section: str, what: str, path: Path) -> list[ComponentSpec]:
+    raw = data.get(section, [])
+    if not isinstance(raw, list):
+        raise ToolkitError(
+            f"{path}: '{section}' must be a list of tables, written as [[{section}]] blocks "
+            f"(one per {what}, each with name = \"...\"); got a {type(raw).__name__}."
+        )
+    return [_component(item, f"{section}.{i}", path) for i, item in enumerate(raw)]
 
 
 def _optimizer_extras(optimizer: ComponentSpec, scheduler: ComponentSpec | None,

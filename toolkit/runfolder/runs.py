@@ -81,7 +81,7 @@ def summarise_runs_under(root: Path, skipped: list[str] | None = None) -> list[R
     root_depth = len(root.parts)
     for folder, subfolders, files in os.walk(root, followlinks=True):  # depth-bounded, so link loops end
         here = Path(folder)
-        if rundir.is_run_dir(here):
+        if rundir.is_run_dir(here) or (rundir.RECIPE_FILE in files and rundir.is_finished_run(here)):
             try:
                 found.append(summarise(here))
             except ToolkitError as exc:  # one damaged folder must not hide every other run

@@ -10,7 +10,6 @@ from typing import Any, Callable, Protocol, Sequence
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from toolkit.training import rng
 from toolkit.training.allocator import keep_freed_memory
@@ -19,6 +18,7 @@ from toolkit.imagedata.datasets import ImageSet
 from toolkit.training.distributed import World, all_finite, global_mean
 from toolkit.errors import ToolkitError
 from toolkit.recipes.recipe import RunSettings
+from toolkit.progress import progress as progress_display
 from toolkit.training.members import joint_members
 
 
@@ -198,8 +198,8 @@ def train_epoch(training: Training, epoch: int, generator: torch.Generator, *, p
     batches = list(batches)[done.step:] if done.step else batches
     snapshot = _snapshot(state)
     start = time.perf_counter() - done.seconds
-    bar = tqdm(batches, desc=f"epoch {epoch}/{training.settings.epochs}", unit="batch", leave=False,
-               disable=not progress, dynamic_ncols=True, initial=done.step, total=done.step + len(batches))
+    bar = progress_display(batches, desc=f"epoch {epoch}/{training.settings.epochs}", unit="batch", enabled=progress,
+                           initial=done.step, total=done.step + len(batches))
     for batch in bar:
         if stop_requested is not None and stop_requested():
             bar.close()
