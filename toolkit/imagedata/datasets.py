@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -90,6 +90,8 @@ class Dataset:
     name: str
     loaders: dict[str, Callable[[], ImageSet]]
     limit: int | None = None
+    holdout: dict[str, Any] | None = None
+    """How the validation split was held out of the training images (share, seed, indices), when it was."""
     _loaded: dict[str, ImageSet] = field(default_factory=dict, repr=False)
 
     @property

@@ -1,0 +1,82 @@
+"""The validation split: a stratified, seeded share of the training images, held out in one place for every dataset."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import torch
+
+from toolkit.errors import ToolkitError
+from toolkit.imagedata.datasets import Dataset, ImageSet
+
+log = logging.getLogger("toolkit")
+
+VALIDATION = "validation"
+SPLIT_SEED = 0
+"""The hold-out ignores ``run.seed``: runs with different seeds are compared on the same validation images."""
+
+
+def hold_out_validation(dataset: Dataset, share: float | None, where: str) -> None:
+    """Give ``dataset`` a ``validation`` split of ``share`` of its training images (and a train split without
+    them), split lazily the first time either is asked for. A dataset with its own validation split keeps it."""
+    if share is None:
+        return
+    if VALIDATION in dataset.loaders:
+        log.info("dataset %r has its own validation split; dataset.validation = %g is not applied", dataset.name, share)
+        return
+    load_train = dataset.loaders["train"]
+    parts: dict[str, Any] = {}
+
+    def split(name: str) -> ImageSet:
+        if not parts:
+            full = load_train().subset(dataset.limit)
+            held = stratified_indices(full.labels, share, where)
+            keep = torch.ones(len(full), dtype=torch.bool)
+            keep[held] = False
+            parts.update(train=_take(full, keep.nonzero().squeeze(1)), validation=_take(full, held))
+            dataset.holdout = {"share": share, "seed": SPLIT_SEED, "train_indices": held.tolist()}
+        return parts[name]
+
+    loaders = dict(dataset.loaders)
+    loaders["train"] = lambda: split("train")
+    loaders[VALIDATION] = lambda: split(VALIDATION)
+    dataset.loaders = loaders
+
+
+def stratified_indices(labels: torch.Tensor, share: float, where: str) -> torch.Tensor:
+    """Sorted indices of a stratified ``share`` of ``labels`` (every class keeps its proportion), seeded."""
+    from sklearn.model_selection import train_test_split
+
+    numbers = labels.cpu().numpy()
+    try:
+        _, held = train_test_split(np.arange(len(numbers)), test_size=share, stratify=numbers, random_state=SPLIT_SEED)
+    except ValueError as exc:
+        raise ToolkitError(
+            f"{where}: dataset.validation = {share:g} cannot hold out a share of every class of the {len(numbers)} "
+            f"training images ({str(exc).rstrip('.')}). Every class needs at least two images in the validation split "
+            "(the same/different threshold is calibrated on pairs): raise dataset.validation, raise or remove "
+            "dataset.limit, or drop the classes with fewer images."
+        ) from None
+    return torch.from_numpy(np.sort(held))
+
+
+def check_validation_pairs(images: ImageSet, where: str) -> None:
+    """Every class of the validation split has at least two images, so that same-class pairs exist."""
+    classes, counts = torch.unique(images.labels, return_counts=True)
+    lonely = classes[counts < 2].tolist()
+    if not lonely:
+        return
+    names = [images.class_names[c] if images.class_names and c < len(images.class_names) else str(c) for c in lonely]
+    raise ToolkitError(
+        f"{where}: the validation split has {len(lonely)} class(es) with a single image ({', '.join(names[:5])}"
+        f"{', ...' if len(names) > 5 else ''}); every class needs at least two images there, since the same/different "
+        "threshold is calibrated on validation pairs. Raise dataset.validation (the share held out), raise or remove "
+        "dataset.limit, or add images of those classes to the dataset's validation split."
+    )
+
+
+def _take(images: ImageSet, indices: torch.Tensor) -> ImageSet:
+    index = indices.to(images.images.device)
+    return ImageSet(images.images[index], images.labels[indices], images.mean, images.std, images.class_names)
