@@ -14,7 +14,8 @@ import torch
 
 from tests.conftest import QUICK_RECIPE
 from toolkit.imagedata.datasets import Dataset, ImageSet
-from toolkit.imagedata.holdout import hold_out_validation
+from toolkit.errors import ToolkitError
+from toolkit.imagedata.holdout import hold_out_validation, stratified_indices
 from toolkit.recipes.build import build_dataset
 from toolkit.recipes.recipe import parse_recipe
 from toolkit.training import checkpoint
@@ -100,3 +101,9 @@ def test_a_resumed_run_keeps_the_best_and_ends_like_an_uninterrupted_one(write_r
     assert resumed["evaluation"] == whole["evaluation"]
     a, b = (checkpoint.load(tmp_path / name / "best.pt") for name in ("whole", "resumed"))
     assert a["epoch"] == b["epoch"] and all(a["encoder"][k].equal(v) for k, v in b["encoder"].items())
+
+
+def test_a_class_with_a_single_training_image_cannot_be_held_out():
+    labels = torch.tensor([0] * 20 + [1] * 20 + [2])
+    with pytest.raises(ToolkitError, match="class 2 has a single training image.*raise dataset.validation"):
+        stratified_indices(labels, 0.5, "recipe.toml")

@@ -79,10 +79,13 @@ def validate(recipe: str, overrides: tuple[str, ...]) -> None:
     from toolkit.recipes.build import build_components, check_against_data
     from toolkit.recipes.recipe import load_recipe
     from toolkit.training.runner import pick_device
+    from toolkit.training.validation import prepare_monitor
 
     parsed = load_recipe(recipe, overrides)
     pick_device(parsed.run.device, parsed.path)
-    check_against_data(parsed, build_components(parsed))
+    components = build_components(parsed)
+    check_against_data(parsed, components)
+    prepare_monitor(parsed, components)
     click.echo(f"{recipe}: OK")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import numpy as np
@@ -50,16 +51,19 @@ def stratified_indices(labels: torch.Tensor, share: float, where: str) -> torch.
     from sklearn.model_selection import train_test_split
 
     numbers = labels.cpu().numpy()
-    try:
-        _, held = train_test_split(np.arange(len(numbers)), test_size=share, stratify=numbers, random_state=SPLIT_SEED)
-    except ValueError as exc:
+    classes, counts = np.unique(numbers, return_counts=True)
+    held = math.ceil(share * len(numbers))  # as train_test_split rounds
+    if held < 2 * len(classes) or counts.min() < 2:
+        reason = (f"class {classes[counts.argmin()]} has a single training image" if counts.min() < 2 else
+                  f"it holds out {held} of the {len(numbers)} training images, fewer than two for each of the "
+                  f"{len(classes)} classes")
         raise ToolkitError(
-            f"{where}: dataset.validation = {share:g} cannot hold out a share of every class of the {len(numbers)} "
-            f"training images ({str(exc).rstrip('.')}). Every class needs at least two images in the validation split "
-            "(the same/different threshold is calibrated on pairs): raise dataset.validation, raise or remove "
-            "dataset.limit, or drop the classes with fewer images."
-        ) from None
-    return torch.from_numpy(np.sort(held))
+            f"{where}: dataset.validation = {share:g} cannot give every class two validation images: {reason}. The "
+            "same/different threshold is calibrated on validation pairs, so every class needs two images there: raise "
+            "dataset.validation, raise or remove dataset.limit, or drop the classes with fewer images."
+        )
+    _, chosen = train_test_split(np.arange(len(numbers)), test_size=share, stratify=numbers, random_state=SPLIT_SEED)
+    return torch.from_numpy(np.sort(chosen))
 
 
 def check_validation_pairs(images: ImageSet, where: str) -> None:
