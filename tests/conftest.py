@@ -182,3 +182,46 @@ def fail_evaluation(monkeypatch) -> None:
         raise ToolkitError("knn failed on purpose, after training")
 
     monkeypatch.setattr(KNNEvaluator, "evaluate", broken)
+
+
+def pairs_recipe(dataset: str, in_features: int) -> str:
+    """A one-epoch recipe: a small MLP trained on pairs of the ``[dataset]`` section's images (``in_features`` pixels
+    each), evaluated by k-NN among the test images (unseen classes)."""
+    return f"""
+[run]
+seed = 0
+epochs = 1
+threads = 1
+
+[dataset]
+{dataset}
+
+[sampler]
+name = "pairs"
+batch_size = 16
+
+[encoder]
+name = "mlp"
+in_features = {in_features}
+hidden = [16]
+embedding_dim = 4
+
+[loss]
+name = "contrastive"
+
+[[evaluators]]
+name = "knn"
+query = "test"
+gallery = "query"
+k = [1]
+"""
+
+
+def mkdocs_hooks():
+    """tools/mkdocs_hooks.py, the module mkdocs.yml lists under ``hooks:``, imported from its file."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mkdocs_hooks", REPO / "tools" / "mkdocs_hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -206,11 +206,46 @@ def _folder_unreadable_image(ws: Workspace) -> list[str]:
 
 def _folder_mixed_sizes(ws: Workspace) -> list[str]:
     folder = ws.faces()
-    write_faces(folder / "s9", 1, 2, size=(12, 10))
+    write_faces(folder / "s9", 1, 3, size=(12, 10))
     for image in (folder / "s9" / "s1").iterdir():
         image.rename(folder / "s9" / image.name)
     (folder / "s9" / "s1").rmdir()
     return ws.run(recipe=ws.faces_recipe(folder))
+
+
+def _table(ws: Workspace, edit: Callable[[list[str]], None] | None = None) -> list[str]:
+    """The quick recipe on a table of the 8x8 faces (s1, s2 train; s3, s4 test) after ``edit`` changes its lines."""
+    folder = ws.faces()
+    lines = ["path,label"] + [f"{p.relative_to(ws.root)},{p.parent.name}" for p in sorted(folder.rglob("*.pgm"))]
+    if edit:
+        edit(lines)
+    table = ws.root / "images.csv"
+    table.write_text("\n".join(lines) + "\n")
+    dataset = f'name = "image_table"\ntable = "{table}"\ntrain_classes = 2\nchannels = 1'
+    return ws.run(recipe=ws.recipe(QUICK_RECIPE.replace('name = "digits"', dataset)))
+
+
+def _table_missing_file(ws: Workspace) -> list[str]:
+    return _table(ws, lambda lines: lines.__setitem__(3, "faces/s1/missing.pgm,s1"))
+
+
+def _table_empty_label(ws: Workspace) -> list[str]:
+    return _table(ws, lambda lines: lines.__setitem__(5, lines[5].split(",")[0] + ","))
+
+
+def _image_too_large(ws: Workspace) -> list[str]:
+    from PIL import Image
+
+    ws.patch(Image, "MAX_IMAGE_PIXELS", 20)  # each 8x8 face has 64 pixels: as a photo over the real limit would
+    return ws.run(recipe=ws.faces_recipe(ws.faces()))
+
+
+def _augment_unknown(ws: Workspace) -> list[str]:
+    return ws.run(recipe=ws.recipe(QUICK_RECIPE + '\n[[augment]]\nname = "RandomHorizontalFlp"\n'))
+
+
+def _augment_changes_shape(ws: Workspace) -> list[str]:
+    return ws.run(recipe=ws.recipe(QUICK_RECIPE + '\n[[augment]]\nname = "RandomResizedCrop"\nsize = [6, 6]\n'))
 
 
 class _Evil:
@@ -566,6 +601,16 @@ CASES: list[Case] = [
          _folder_unreadable_image, ("{root}/faces/s1/3.pgm", "Cannot read the image", "Replace it")),
     Case("folder-mixed-sizes", "images of different sizes and no dataset.size",
          _folder_mixed_sizes, ("{root}/faces/s9", "12x10", "8x8", "dataset.size = [height, width]")),
+    Case("table-missing-file", "table row naming a file that does not exist",
+         _table_missing_file, ("images.csv row 4", "missing.pgm", "does not exist", 'on_bad_image = "skip"')),
+    Case("table-empty-label", "table row with an empty label",
+         _table_empty_label, ("images.csv row 6", "the label is empty", "or remove the row")),
+    Case("image-too-large", "image over PIL's decompression-bomb limit",
+         _image_too_large, ("{root}/faces/s1/", "too large to decode safely", "MAX_IMAGE_PIXELS")),
+    Case("augment-unknown", "misspelt augmentation step",
+         _augment_unknown, ("augment.0.name", "RandomHorizontalFlip")),
+    Case("augment-changes-shape", "augmentation step that changes the image size",
+         _augment_changes_shape, ("[[augment]] 0 ('RandomResizedCrop')", "(1, 8, 8)", "keep the image's shape")),
     # Plugins
     Case("plugin-import-error", "plugin that raises on import",
          _plugin_import_error, ("loss.name", "'broken-losses.plugin' failed to load", "ImportError",

@@ -31,7 +31,7 @@ def test_an_image_and_itself_are_the_same(trained_run, tmp_path):
     [path] = write_split_images(trained_run, "test", [3], tmp_path)
     result = invoke("compare", trained_run, path, path)
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("dissimilarity 0.0000 → same")
+    assert result.output.startswith("distance 0.0000 → same")
 
 
 def test_two_different_digits_far_apart_are_different_and_json_gives_the_distance(trained_run, tmp_path):
@@ -41,7 +41,15 @@ def test_two_different_digits_far_apart_are_different_and_json_gives_the_distanc
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert answer["verdict"] == "different" and abs(answer["distance"] - distance) < 1e-4
-    assert answer["threshold"] == load_run(trained_run).threshold["threshold"]
+    assert answer["threshold"] == round(load_run(trained_run).threshold["threshold"], 6)
+
+
+def test_the_json_key_is_the_word_the_text_prints_and_float_noise_is_rounded(trained_run, tmp_path):
+    first, other, _ = _far_pair(trained_run)
+    a, b = write_split_images(trained_run, "test", [first, other], tmp_path)
+    text, answer = invoke("compare", trained_run, a, b).output, json.loads(invoke("compare", trained_run, a, b, "--json").stdout)
+    assert text.startswith(f"distance {answer['distance']:.4f}")
+    assert all(len(repr(answer[key]).split(".")[1]) <= 6 for key in ("distance", "threshold", "threshold_accuracy"))
 
 
 def test_a_missing_run_folder_is_named(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +63,20 @@ def test_an_unknown_split_names_the_splits_there_are(trained_run, tmp_path):
     assert result.exit_code == 2 and "train, test" in result.output and not (tmp_path / "v.npy").exists()
 
 
-def test_parquet_is_written_beside_the_vectors_when_pyarrow_is_installed(trained_run, tmp_path):
+def test_parquet_is_written_when_asked_for(trained_run, tmp_path):
     pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is not installed; Parquet output is optional")
-    assert invoke("embed", trained_run, "--dataset", "test", "-o", tmp_path / "v.npy", "-q").exit_code == 0
+    assert invoke("embed", trained_run, "--dataset", "test", "-o", tmp_path / "v.npy", "--ids", "parquet", "-q").exit_code == 0
     table = pq.read_table(tmp_path / "v.parquet")
-    assert table.num_rows == len(np.load(tmp_path / "v.npy"))
+    assert table.num_rows == len(np.load(tmp_path / "v.npy")) and not (tmp_path / "v.csv").exists()
+
+
+def test_only_the_files_asked_for_are_written(trained_run, tmp_path):
+    result = invoke("embed", trained_run, "--dataset", "test", "-o", tmp_path / "v.npy", "-q")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.csv", "v.npy"]
+
+
+def test_parquet_without_pyarrow_says_how_to_get_it_and_writes_nothing(trained_run, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # an import of pyarrow now fails as if it were not installed
+    result = invoke("embed", trained_run, "--dataset", "test", "-o", tmp_path / "v.npy", "--ids", "parquet")
+    assert result.exit_code == 2 and "metric-toolkit[parquet]" in result.output and list(tmp_path.iterdir()) == []

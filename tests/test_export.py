@@ -42,9 +42,22 @@ def test_torchscript_export_loads_without_the_toolkit_and_gives_the_same_embeddi
     assert json.loads(extra["transform.json"])["height"] == 8
 
 
+def test_torch_export_is_the_default_and_loads_with_torch_alone_for_any_batch_size(trained_run, tmp_path):
+    run_dir = copy_run(trained_run, tmp_path / "run")
+    result = invoke("export", run_dir)
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {run_dir / 'encoder.pt2'} (torch-export); outputs match PyTorch" in result.output
+    extra = {"transform.json": ""}
+    with open(run_dir / "encoder.pt2", "rb") as archive:
+        program = torch.export.load(archive, extra_files=extra)
+    batch, expected = _expected(run_dir)  # 5 images; the check ran on 16
+    np.testing.assert_allclose(program.module()(batch).detach().numpy(), expected, atol=1e-5)
+    assert json.loads(extra["transform.json"])["channels"] == 1
+
+
 def test_onnx_export_runs_in_onnxruntime_and_gives_the_same_embeddings(trained_run, tmp_path):
-    onnxruntime = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'toolkit[onnx]')")
-    onnx = pytest.importorskip("onnx", reason="onnx is not installed (pip install 'toolkit[onnx]')")
+    onnxruntime = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'metric-toolkit[onnx]')")
+    onnx = pytest.importorskip("onnx", reason="onnx is not installed (pip install 'metric-toolkit[onnx]')")
     out = tmp_path / "model.onnx"
     result = invoke("export", trained_run, "--format", "onnx", "-o", out)
     assert result.exit_code == 0, result.output
@@ -58,12 +71,12 @@ def test_onnx_export_runs_in_onnxruntime_and_gives_the_same_embeddings(trained_r
 def test_onnx_without_its_packages_says_what_to_install(trained_run, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # makes `import onnx` fail as if it were not installed
     result = invoke("export", trained_run, "--format", "onnx", "-o", tmp_path / "m.onnx")
-    assert result.exit_code == 2 and "toolkit[onnx]" in result.output and "--format torchscript" in result.output
+    assert result.exit_code == 2 and "metric-toolkit[onnx]" in result.output and "--format torch-export" in result.output
     assert not (tmp_path / "m.onnx").exists()
 
 
 @pytest.mark.slow
-def test_a_convolutional_encoder_with_batchnorm_exports_to_both_formats(write_recipe, tiny_mnist, tmp_path):
+def test_a_convolutional_encoder_with_batchnorm_exports_to_every_format(write_recipe, tiny_mnist, tmp_path):
     recipe = write_recipe(f"""
         [run]
         epochs = 1
@@ -80,7 +93,7 @@ def test_a_convolutional_encoder_with_batchnorm_exports_to_both_formats(write_re
         name = "contrastive"
     """)
     run_dir = run(recipe, output=str(tmp_path / "run"), progress=False).run_dir
-    formats = ["torchscript"] + (["onnx"] if _have("onnx") and _have("onnxruntime") else [])
+    formats = ["torch-export", "torchscript"] + (["onnx"] if _have("onnx") and _have("onnxruntime") else [])
     for fmt in formats:
         result = invoke("export", run_dir, "--format", fmt)
         assert result.exit_code == 0, result.output

@@ -47,4 +47,4 @@ def test_images_of_different_sizes_without_a_size_are_refused(tmp_path):
     write_faces(tmp_path / "mixed" / "b", 2, 2, size=(24, 20))
     dataset = image_folder(folder=str(tmp_path / "mixed"), test_dir="b", train_dir="a")
     with pytest.raises(ToolkitError, match="dataset.size"):
-        dataset.split("train")
+        dataset.split("test")

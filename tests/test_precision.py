@@ -42,7 +42,8 @@ def _labels_batch() -> tuple[ImageSet, Batch]:
     return images, Batch("labels", indices, images.labels)
 
 
-@pytest.mark.parametrize(("precision", "encoder_dtype"), [("float32", torch.float32), ("bfloat16", torch.bfloat16)])
+@pytest.mark.parametrize(("precision", "encoder_dtype"), [("float32", torch.float32), ("bfloat16", torch.bfloat16),
+                                                            ("float16", torch.float16)])
 def test_the_encoder_runs_in_the_chosen_precision_and_the_loss_gets_float32(precision, encoder_dtype):
     encoder, loss = _LinearEncoder(), _RecordsDtype()
     images, batch = _labels_batch()
@@ -87,3 +88,11 @@ def test_a_cpu_whose_bfloat16_support_torch_cannot_report_counts_as_unknown_and_
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", cannot_tell)
     assert cpu_has_bfloat16() is None
     assert training_precision("auto", torch.device("cpu")) == "float32"
+
+
+def test_a_float16_run_keeps_its_gradient_scaler_in_the_checkpoint(quick_recipe, tmp_path):
+    overrides = ('run.precision="float16"', "run.epochs=2")
+    result = run(quick_recipe, overrides=overrides, output=str(tmp_path / "half"), progress=False)
+    saved = torch.load(tmp_path / "half" / "checkpoint.pt", weights_only=True)
+    assert result.metrics["precision"] == "float16"
+    assert saved["scaler"]["scale"] > 0 and saved["scaler"]["_growth_tracker"] >= 0

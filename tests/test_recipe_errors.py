@@ -110,5 +110,7 @@ def test_validate_accepts_every_shipped_recipe(monkeypatch):
     recipes = sorted(Path(REPO / "recipes").glob("*.toml"))
     assert recipes
     for path in recipes:
+        if path.name == "fashion_folder.toml" and not (SHARED_DATA / "fashion_folder").is_dir():
+            continue  # its folder is written by benchmarks/make_image_folder.py, not shipped
         result = CliRunner().invoke(main, ["validate", str(path)])
         assert result.exit_code == 0, result.output

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import tomllib
+from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import REPO
+from tests.conftest import REPO, write_faces
 from toolkit.cli.main import main
 from toolkit.training.runner import run
 
@@ -18,13 +20,29 @@ MNIST_RECIPES = ["mnist_mlp_siamese.toml", "mnist_triplet.toml", "mnist_center_l
 
 def data_overrides(name: str, tiny_mnist, tiny_faces) -> tuple[str, ...]:
     """Point a recipe at the tiny test data instead of the real data root."""
-    if name == "faces_siamese.toml":
+    if name in ("faces_siamese.toml", "faces_resnet.toml"):
         return (f'dataset.folder="{tiny_faces}"',)
+    if name == "fashion_folder.toml":  # ten class folders of small images
+        return (f'dataset.folder="{write_faces(tiny_faces.parent / "fashion", 10, 3)}"',)
+    if name == "faces_folder.toml":
+        return (f'dataset.root="{tiny_att_faces(tiny_faces.parent / "att_faces")}"',)
     if name == "quickstart.toml":
         return ()
     if tomllib.loads((REPO / "recipes" / name).read_text())["dataset"]["name"] == "fashion-mnist":
         return ('dataset.name="mnist"', f'dataset.data_dir="{tiny_mnist}"')  # the same IDX layout and image size
     return (f'dataset.data_dir="{tiny_mnist}"',)
+
+
+def tiny_att_faces(root: Path) -> Path:
+    """A small grey image at every path that recipes/faces_folder.csv lists."""
+    from PIL import Image
+
+    rows = (REPO / "recipes" / "faces_folder.csv").read_text().splitlines()[1:]
+    for i, row in enumerate(rows):
+        path = root / row.split(",")[0]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((12, 10), i % 251, np.uint8), "L").save(path)
+    return root
 
 
 @pytest.mark.parametrize("name", RECIPES)
@@ -80,3 +98,9 @@ def test_center_loss_recipe_classifies_and_saves_a_scatter_every_epoch(tmp_path,
     assert sorted(p.name for p in (result.run_dir / "embedding_epochs").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     assert evaluation["embedding_epochs"]["frames"] == 2 and (result.run_dir / "embedding_epochs.gif").is_file()
     assert "precision" in (result.run_dir / "classification_report.txt").read_text()
+
+
+@pytest.mark.parametrize("name", ["fashion_folder.toml", "faces_folder.toml"])
+def test_image_folder_and_table_recipes_run_an_epoch_on_unseen_classes(name, tmp_path, tiny_mnist, tiny_faces):
+    result = _short_run(name, tmp_path, tiny_mnist, tiny_faces, "dataset.size=[16, 16]", "augment.0.size=[16, 16]")
+    assert 0.0 <= result.metrics["evaluation"]["knn"]["precision_at_1"] <= 1.0

@@ -61,9 +61,19 @@ def test_markdown_goes_between_markers_and_gives_the_reproducing_command(tmp_pat
             "--set 'encoder.hidden=[[8, 8]]'`") in text
 
 
-def test_a_folder_without_runs_is_a_clear_error(tmp_path):
+def test_a_folder_without_runs_is_a_clear_error_saying_how_deep_it_searched(tmp_path):
     result = _invoke(tmp_path)
-    assert result.exit_code == 2 and "no metrics.json" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "no finished run (metrics.json) in it or in the folders under it (searched 4 levels down" in result.output
+
+
+def test_report_and_runs_find_the_same_runs_nested_deeper(tmp_path):
+    for name in ("2026/a", "2026/b", "old/x/c"):
+        _fake_run(tmp_path / "runs" / name, "")
+    reported = _invoke(tmp_path / "runs", "--recipes", tmp_path / "none").output
+    listed = json.loads(CliRunner().invoke(main, ["runs", str(tmp_path / "runs"), "--json"]).output)
+    assert {r["path"] for r in listed} == {str(tmp_path / "runs" / n) for n in ("2026/a", "2026/b", "old/x/c")}
+    assert [line.split()[0] for line in reported.splitlines()[2:]] == ["a", "b", "c"]
 
 
 def test_an_unknown_metric_pattern_lists_the_metrics(tmp_path):

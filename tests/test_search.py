@@ -85,3 +85,54 @@ def test_a_query_that_is_not_an_image_or_does_not_exist_is_named(trained_run, tm
 def test_searching_a_missing_run_folder_is_refused(tmp_path):
     result = invoke("search", tmp_path / "no-run", tmp_path, "-o", tmp_path / "g.png")
     assert result.exit_code == 2 and "There is no run folder" in result.output
+
+
+def _gallery_of_named_classes(trained_run, folder):
+    """Training images in class folders d0..d9 (named, and sorted in the order of their numbers)."""
+    write_split_images(trained_run, "train", range(40), folder)
+    for digit in range(10):
+        (folder / str(digit)).rename(folder / f"d{digit}")
+    return folder
+
+
+def test_query_folders_named_by_class_or_by_number_are_both_checked(trained_run, tmp_path):
+    gallery = _gallery_of_named_classes(trained_run, tmp_path / "gallery")
+    [by_name] = write_split_images(trained_run, "test", [0], tmp_path / "queries")
+    digit = by_name.parent.name
+    by_number = tmp_path / "queries" / digit / "again.png"
+    by_name.parent.rename(tmp_path / "queries" / f"d{digit}")
+    (tmp_path / "queries" / digit).mkdir()
+    by_number.hardlink_to(tmp_path / "queries" / f"d{digit}" / by_name.name)
+    result = invoke("search", trained_run, tmp_path / "queries", "--gallery", gallery, "-o", tmp_path / "g.png", "--json")
+    assert result.exit_code == 0, result.output
+    assert [r["label"] for r in json.loads(result.stdout)["results"]] == [f"d{digit}", f"d{digit}"]
+
+
+def test_a_query_folder_matching_no_class_is_named(trained_run, tmp_path):
+    gallery = _gallery_of_named_classes(trained_run, tmp_path / "gallery")
+    [query] = write_split_images(trained_run, "test", [0], tmp_path / "queries")
+    query.parent.rename(tmp_path / "queries" / "bird")
+    result = invoke("search", trained_run, tmp_path / "queries", "--gallery", gallery, "-o", tmp_path / "g.png")
+    assert result.exit_code == 0, result.output
+    assert "The query folders bird/ match no gallery class, by name or by number (0-9)" in result.output
+    assert "d0, d1, d2" in result.output
+
+
+def test_the_picture_goes_into_the_run_folder_by_default_and_the_command_says_where(trained_run, tmp_path, monkeypatch):
+    run = copy_run(trained_run, tmp_path / "run")
+    [query] = write_split_images(trained_run, "test", [0], tmp_path / "q")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("search", run, query, "-q")
+    assert result.exit_code == 0, result.output
+    assert (run / "search.png").is_file() and not (tmp_path / "search.png").exists()
+    assert f"Picture: {run / 'search.png'}" in result.output
+
+
+def test_index_names_its_kind_and_what_it_replaces(trained_run, tmp_path):
+    run = copy_run(trained_run, tmp_path / "run")
+    first = invoke("index", run, "-q")
+    assert first.exit_code == 0 and "in a flat index in" in first.output and "Replaced" not in first.output
+    second = invoke("index", run, "--index", "hnsw", "-q")
+    assert second.exit_code == 0, second.output
+    assert "Replaced the saved flat index of 1347 items (split:train) with this hnsw index of 1347 items" in second.output
+    assert "in a hnsw index in" in second.output and json.loads((run / "gallery.json").read_text())["index"] == "hnsw"

@@ -7,7 +7,7 @@ import torch
 
 from toolkit.api import ToolkitError
 
-timm = pytest.importorskip("timm", reason="timm is not installed (pip install 'toolkit[timm]')")
+timm = pytest.importorskip("timm", reason="timm is not installed (pip install 'metric-toolkit[timm]')")
 from toolkit_plugins.encoders.timm_backbone import TimmBackbone  # noqa: E402
 
 

@@ -42,6 +42,10 @@ _EXPORTS: dict[str, str] = {
     "IMAGE_SUFFIXES": "toolkit.imagedata.images",
     "ImageReader": "toolkit.imagedata.images",
     "image_files": "toolkit.imagedata.images",
+    "ImageFiles": "toolkit.imagedata.decoding",
+    "ImageLoading": "toolkit.imagedata.files_dataset",
+    "files_dataset": "toolkit.imagedata.files_dataset",
+    "load_images": "toolkit.imagedata.cache",
     # parameters of nested components, and the hint for an unknown name
     "Parameter": "toolkit.components.params",
     "check_parameters": "toolkit.components.params",

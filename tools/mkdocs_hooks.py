@@ -31,9 +31,9 @@ REPO = Path(__file__).resolve().parent.parent
 RECIPES = REPO / "recipes"
 RESULTS = "results"
 KIND_TITLES = {"datasets": "Datasets", "encoders": "Encoders", "losses": "Losses", "samplers": "Samplers",
-               "miners": "Miners", "evaluators": "Evaluators"}
+               "miners": "Miners", "evaluators": "Evaluators", "augmentations": "Augmentations"}
 SECTION_OF_KIND = {"datasets": "dataset", "encoders": "encoder", "losses": "loss", "samplers": "sampler",
-                   "miners": "miner", "evaluators": "evaluators"}
+                   "miners": "miner", "evaluators": "evaluators", "augmentations": "augment"}
 ROLE = re.compile(r":(?:class|meth|func|mod|data|attr|exc|obj):`~?([^`]+)`")
 
 
@@ -208,7 +208,7 @@ def _commands(group: click.Group, parent: click.Context, prefix: str, level: int
         arguments = [p for p in command.params if isinstance(p, click.Argument)]
         if arguments:
             lines += ["| argument | type | required |", "| --- | --- | --- |"]
-            lines += [f"| `{a.human_readable_name}` | {cell(_type_name(a))} | {'yes' if a.required else 'no'} |" for a in arguments]
+            lines += [f"| `{a.human_readable_name}` | {_type_name(a)} | {'yes' if a.required else 'no'} |" for a in arguments]
             lines.append("")
         lines += _options_table(command, ctx)
         if isinstance(command, click.Group):
@@ -226,11 +226,22 @@ def _help_text(command: click.Command) -> str:
 
 
 def _type_name(param: click.Parameter) -> str:
+    """The parameter's type for a table cell: choices are listed with commas, since a pipe would end the cell."""
     if isinstance(param.type, click.Choice):
-        return " | ".join(f"`{c}`" for c in param.type.choices)
+        return "one of " + ", ".join(f"`{c}`" for c in param.type.choices)
     if isinstance(param, click.Option) and param.is_flag:
         return "flag"
     return f"`{param.type.name}`"
+
+
+def _default(option: click.Option, ctx: click.Context) -> str:
+    """The default as the command applies it; empty when there is none (click marks "none" with a sentinel)."""
+    default = option.get_default(ctx, call=False)
+    if option.multiple:
+        return "repeatable"
+    if option.is_flag or default is None or default == () or callable(default) or type(default).__name__ == "Sentinel":
+        return ""
+    return f"`{cell(default, code=True)}`"
 
 
 def _options_table(command: click.Command, ctx: click.Context) -> list[str]:
@@ -242,11 +253,7 @@ def _options_table(command: click.Command, ctx: click.Context) -> list[str]:
         names = ", ".join(f"`{o}`" for o in [*option.opts, *option.secondary_opts])
         if option.metavar and not option.is_flag:
             names += f" `{option.metavar}`"
-        default = option.get_default(ctx, call=False)
-        shown = "" if option.is_flag or default in (None, ()) or callable(default) else f"`{cell(default, code=True)}`"
-        if option.multiple:
-            shown = "repeatable"
-        lines.append(f"| {names} | {_type_name(option)} | {shown} | {cell(option.help or '')} |")
+        lines.append(f"| {names} | {_type_name(option)} | {_default(option, ctx)} | {cell(option.help or '')} |")
     lines.append("")
     return lines
 
@@ -472,8 +479,31 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
 
 
 def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
-    """Sphinx roles left in docstrings that mkdocstrings rendered (``:class:`x```) lose the role prefix."""
-    return re.sub(r":(?:class|meth|func|mod|data|attr|exc|obj):(<code>)", r"\1", html)
+    """Sphinx roles left in docstrings that mkdocstrings rendered (``:class:`x```) lose the role prefix; formulas
+    become MathML."""
+    return math_to_mathml(re.sub(r":(?:class|meth|func|mod|data|attr|exc|obj):(<code>)", r"\1", html))
+
+
+MATH = re.compile(r'<(span|div) class="arithmatex">\s*\\([(\[])(.+?)\\[)\]]\s*</\1>', re.S)
+
+
+def math_to_mathml(html: str) -> str:
+    """The LaTeX that ``pymdownx.arithmatex`` marked (``\\(...\\)`` inline, ``\\[...\\]`` as a block) as MathML,
+    which browsers render themselves: the site needs no script from the network to show its formulas."""
+    import html as entities
+
+    try:
+        from latex2mathml.converter import convert
+    except ImportError:
+        from mkdocs.exceptions import PluginError
+
+        raise PluginError("The site's formulas are rendered with latex2mathml: `pip install -e '.[docs]'` installs it.") from None
+
+    def render(match: re.Match) -> str:
+        display = "block" if match.group(2) == "[" else "inline"
+        return convert(entities.unescape(match.group(3)).strip(), display=display)
+
+    return MATH.sub(render, html)
 
 
 if __name__ == "__main__":  # print one generated page: python tools/mkdocs_hooks.py reference/cli.md

@@ -1,9 +1,10 @@
-"""Built-in datasets: MNIST, Fashion-MNIST, scikit-learn's digits and folders of images."""
+"""Built-in datasets: MNIST, Fashion-MNIST, scikit-learn's digits, folders and tables of images."""
 
 from toolkit.api import hookimpl
 
 from .digits import digits
 from .image_folder import image_folder
+from .image_table import image_table
 from .mnist import fashion_mnist, mnist
 
 
@@ -13,3 +14,4 @@ def register_datasets(register):
     register("fashion-mnist", fashion_mnist)
     register("digits", digits)
     register("image_folder", image_folder)
+    register("image_table", image_table)

@@ -8,16 +8,9 @@ from typing import Annotated, Literal
 from pydantic import Field
 import torch
 
-from toolkit.api import (
-    data_root,
-    DATA_VARIABLE,
-    Dataset,
-    image_files,
-    IMAGE_SUFFIXES,
-    ImageReader,
-    ImageSet,
-    ToolkitError,
-)
+from toolkit.api import data_root, DATA_VARIABLE, Dataset, files_dataset, image_files, ImageFiles, IMAGE_SUFFIXES, ToolkitError
+
+from .reading import loading, Size, with_reading_args
 
 
 KINDS = ", ".join(s.lstrip(".") for s in IMAGE_SUFFIXES[:6])
@@ -49,38 +42,33 @@ def class_folders(folder: Path, key: str) -> list[Path]:
     return classes
 
 
-def read_classes(classes: list[Path], reader: ImageReader, like: torch.Size | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every image of the class folders as one uint8 tensor ``(N, C, H, W)``, and the class index of each.
-
-    All images must share one shape (``like``, when given: that of the images read before)."""
-    images, labels = [], []
+def list_classes(classes: list[Path]) -> ImageFiles:
+    """Every image file of the class folders, labelled with its folder's position in ``classes``."""
+    paths, labels = [], []
     for label, folder in enumerate(classes):
-        for path in image_files(folder):
-            image, _ = reader.read(path)
-            like = like or image.shape
-            if image.shape != like:
-                raise ToolkitError(
-                    f"The image {str(path)!r} is {image.shape[2]}x{image.shape[1]} but the first image read was "
-                    f"{like[2]}x{like[1]}. Set dataset.size = [height, width] to resize every image to one size."
-                )
-            images.append(image)
-            labels.append(label)
-    return torch.stack(images), torch.tensor(labels, dtype=torch.long)
+        found = image_files(folder)
+        paths += found
+        labels += [label] * len(found)
+    return ImageFiles(paths, labels)
 
 
-Size = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]
-
-
+@with_reading_args
 def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | None = None, test_dir: str | None = None,
                  test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2,
-                 split_by: Literal["identity", "image"] = "identity", seed: int = 0, size: Size | None = None,
-                 channels: Literal[1, 3] = 1, normalize: bool = False, mean: float = 0.5, std: float = 0.5) -> Dataset:
-    """Images in one sub-folder per class (PGM, PNG, JPG, ...), read once into memory.
+                 split_by: Literal["identity", "image"] = "identity",
+                 train_classes: Annotated[int, Field(ge=2)] | None = None, seed: int = 0,
+                 size: Size | None = None, channels: Literal[1, 3] = 1, normalize: bool = False,
+                 mean: float = 0.5, std: float = 0.5, on_bad_image: Literal["error", "skip"] = "error",
+                 load: Literal["cache", "memory", "stream"] = "cache", cache_dir: str | None = None,
+                 workers: Annotated[int, Field(ge=0)] = 2) -> Dataset:
+    """Images in one sub-folder per class (PGM, PNG, JPG, WebP, ...), decoded once into the prepared cache.
 
     With ``test_dir`` the two splits are two folders of classes (the AT&T faces: ``training/`` and
-    ``testing/`` hold different people). Without it, one folder of classes is split: ``split_by =
-    "identity"`` holds out whole classes (verification on people never seen in training; labels of each
-    split then number its own classes), ``"image"`` holds out a share of every class's images.
+    ``testing/`` hold different people). Without it, one folder of classes is split: ``train_classes = N``
+    trains on the first N class folders by name and tests on the rest (the protocol of CUB-200, Cars196 and
+    Stanford Online Products); else ``split_by = "identity"`` holds out a random share of whole classes
+    (verification on people never seen in training; labels of each split then number its own classes), and
+    ``"image"`` holds out a share of every class's images.
 
     Args:
         folder: the folder of class sub-folders, or the folder above ``train_dir``/``test_dir``. A relative
@@ -91,47 +79,54 @@ def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | N
         test_fraction: share of classes (``split_by = "identity"``) or of each class's images (``"image"``)
             held out for the test split when there is no ``test_dir``.
         split_by: ``identity`` or ``image``, see above.
-        seed: seed of that split.
-        size: ``[height, width]`` every image is resized to (default: keep the size; all images must share it).
-        channels: 1 reads grey-scale, 3 reads RGB.
-        normalize: subtract ``mean`` and divide by ``std`` after scaling pixels to [0, 1].
-        mean: normalisation mean.
-        std: normalisation standard deviation.
+        train_classes: train on the first this many class folders (sorted by name), test on the others.
+        seed: seed of the random split.
     """
     root = Path(folder).expanduser()
     if not root.is_absolute():
         root = data_root(data_dir) / root
-    reader = ImageReader(channels=channels, size=tuple(size) if size else None)
-    mean, std = (mean, std) if normalize else (0.0, 1.0)
-    cache: dict[str, ImageSet] = {}
-
-    def make(images: torch.Tensor, labels: torch.Tensor, names: list[str]) -> ImageSet:
-        return ImageSet(images, labels, mean, std, names)
-
-    def load_all() -> dict[str, ImageSet]:
-        if cache:
-            return cache
-        train_root = root / train_dir if train_dir else root
-        train_classes = class_folders(train_root, "dataset.train_dir" if train_dir else "dataset.folder")
-        if test_dir is not None:
-            test_classes = class_folders(root / test_dir, "dataset.test_dir")
-            like = None
-            for split, classes in (("train", train_classes), ("test", test_classes)):
-                cache[split] = make(*read_classes(classes, reader, like), [c.name for c in classes])
-                like = cache[split].images.shape[1:]
-            return cache
-        generator = torch.Generator().manual_seed(seed)
-        if split_by == "identity":
-            cache.update(_split_identities(train_classes, train_root, test_fraction, generator, reader, make))
-        else:
-            images, labels = read_classes(train_classes, reader)
-            cache.update(_split_images(images, labels, train_classes, train_root, test_fraction, generator, make))
-        return cache
-
-    return Dataset(root.name or "image_folder", {"train": lambda: load_all()["train"], "test": lambda: load_all()["test"]})
+    return files_dataset(root.name or "image_folder", ["train", "test"],
+                         lambda: _list_splits(root, train_dir, test_dir, split_by, train_classes, test_fraction, seed),
+                         loading(locals()))
 
 
-def _split_identities(classes, where, fraction, generator, reader, make) -> dict[str, ImageSet]:
+def _list_splits(root, train_dir, test_dir, split_by, train_classes, fraction, seed) -> dict[str, tuple[ImageFiles, list[str]]]:
+    train_root = root / train_dir if train_dir else root
+    classes = class_folders(train_root, "dataset.train_dir" if train_dir else "dataset.folder")
+    if test_dir is not None:
+        test_classes = class_folders(root / test_dir, "dataset.test_dir")
+        return {"train": (list_classes(classes), [c.name for c in classes]),
+                "test": (list_classes(test_classes), [c.name for c in test_classes])}
+    files = list_classes(classes)
+    if train_classes is not None:
+        if not 2 <= train_classes <= len(classes) - 2:
+            raise ToolkitError(
+                f"dataset.train_classes = {train_classes}, but the image folder {str(train_root)!r} has {len(classes)} "
+                "classes; each split needs at least two. Lower train_classes or add classes."
+            )
+        return _by_class(files, classes, list(range(train_classes)), list(range(train_classes, len(classes))))
+    generator = torch.Generator().manual_seed(seed)
+    if split_by == "identity":
+        held = _held_out_classes(classes, train_root, fraction, generator)
+        return _by_class(files, classes, sorted(set(range(len(classes))) - set(held)), held)
+    is_test = _held_out_images(torch.tensor(files.labels), classes, fraction, generator)
+    names = [c.name for c in classes]
+    return {"train": (files.take(torch.nonzero(~is_test).flatten().tolist()), names),
+            "test": (files.take(torch.nonzero(is_test).flatten().tolist()), names)}
+
+
+def _by_class(files: ImageFiles, classes: list[Path], train: list[int], test: list[int]) -> dict[str, tuple[ImageFiles, list[str]]]:
+    """Two splits of whole classes; the labels of each split number its own classes."""
+    splits = {}
+    for split, chosen in (("train", train), ("test", test)):
+        renumber = {old: new for new, old in enumerate(chosen)}
+        keep = [i for i, label in enumerate(files.labels) if label in renumber]
+        kept = files.take(keep)
+        splits[split] = (ImageFiles(kept.paths, [renumber[label] for label in kept.labels]), [classes[i].name for i in chosen])
+    return splits
+
+
+def _held_out_classes(classes, where, fraction, generator) -> list[int]:
     if len(classes) < 4:
         raise ToolkitError(
             f"The image folder {str(where)!r} has {len(classes)} classes: too few to hold whole classes out (each split "
@@ -140,17 +135,11 @@ def _split_identities(classes, where, fraction, generator, reader, make) -> dict
         )
     held = min(max(2, round(fraction * len(classes))), len(classes) - 2)
     order = torch.randperm(len(classes), generator=generator)
-    images, labels = read_classes(classes, reader)
-    splits = {}
-    for split, chosen in (("train", sorted(order[held:].tolist())), ("test", sorted(order[:held].tolist()))):
-        renumber = torch.full((len(classes),), -1, dtype=torch.long)
-        renumber[chosen] = torch.arange(len(chosen))
-        keep = renumber[labels] >= 0
-        splits[split] = make(images[keep], renumber[labels[keep]], [classes[i].name for i in chosen])
-    return splits
+    return sorted(order[:held].tolist())
 
 
-def _split_images(images, labels, classes, where, fraction, generator, make) -> dict[str, ImageSet]:
+def _held_out_images(labels, classes, fraction, generator) -> torch.Tensor:
+    """Which images are held out: a share of every class's, drawn by ``generator``."""
     counts = torch.bincount(labels, minlength=len(classes))
     if int(counts.min()) < 3:
         small = classes[int(counts.argmin())]
@@ -166,6 +155,4 @@ def _split_images(images, labels, classes, where, fraction, generator, make) -> 
     rank[by_class] = torch.arange(len(by_class))
     held = torch.clamp((counts.double() * fraction).round().long(), min=1)
     held = torch.minimum(held, counts - 2)
-    is_test = (rank - starts[labels]) < held[labels]
-    names = [c.name for c in classes]
-    return {"train": make(images[~is_test], labels[~is_test], names), "test": make(images[is_test], labels[is_test], names)}
+    return (rank - starts[labels]) < held[labels]

@@ -1,6 +1,6 @@
 """Any timm model (DINOv2 and other ViTs, ConvNeXt, EfficientNet, ...) as a backbone with an embedding head.
 
-Registered only when timm is installed: ``pip install 'toolkit[timm]'``.
+Registered only when timm is installed: ``pip install 'metric-toolkit[timm]'``.
 """
 
 from __future__ import annotations

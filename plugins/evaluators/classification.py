@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from sklearn.metrics import classification_report
 
 from toolkit.api import EvalContext, Evaluator, ToolkitError, write_atomic
 
@@ -24,6 +23,8 @@ class ClassificationEvaluator(Evaluator):
         self.splits = [split]
 
     def evaluate(self, context: EvalContext) -> dict[str, float]:
+        from sklearn.metrics import classification_report  # lazy: slow to import, needed only when evaluating
+
         classify = getattr(context.loss, "classify", None)
         if not callable(classify):
             raise ToolkitError(

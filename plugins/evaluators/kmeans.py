@@ -6,8 +6,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
-from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
 
 from toolkit.api import EvalContext, Evaluator
 
@@ -37,6 +35,9 @@ def faiss_kmeans(x: np.ndarray, clusters: int, *, seed: int, iterations: int, re
 def clustering_scores(labels: np.ndarray, assigned: np.ndarray) -> dict[str, float]:
     """Accuracy under the best one-to-one cluster→class matching (Hungarian), under each cluster's
     majority class, and NMI/AMI."""
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score  # lazy: slow to import, needed only when evaluating
+
     classes = np.unique(labels)
     label_index = np.searchsorted(classes, labels)
     contingency = np.zeros((assigned.max() + 1, len(classes)), dtype=np.int64)

@@ -7,7 +7,6 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 import torch
-from sklearn.metrics import roc_auc_score, roc_curve
 
 from toolkit.api import EvalContext, Evaluator, ToolkitError, write_atomic
 
@@ -33,6 +32,8 @@ def verification_scores(distances: np.ndarray, same: np.ndarray) -> dict[str, fl
     The equal error rate is where the false-accept rate (different pairs called same) equals the
     false-reject rate (same pairs called different), interpolated between the two ROC points around it.
     """
+    from sklearn.metrics import roc_auc_score, roc_curve  # lazy: slow to import, needed only when evaluating
+
     same = same.astype(bool)
     positives, negatives = int(same.sum()), int((~same).sum())
     fpr, tpr, thresholds = roc_curve(same, -distances, drop_intermediate=False)

@@ -3,9 +3,46 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
+import types
 from typing import Any, Literal
 
 from toolkit.api import Parameter, hookimpl
+
+
+class _StandIn(types.ModuleType):
+    """A slow module's place in ``sys.modules`` until a name it lacks is asked for; then the real module is imported,
+    and its names are copied here for code that kept a reference to the stand-in."""
+
+    def __getattr__(self, attribute: str) -> Any:
+        del sys.modules[self.__name__]
+        try:
+            real = importlib.import_module(self.__name__)
+        except BaseException:
+            sys.modules[self.__name__] = self
+            raise
+        self.__dict__.update(real.__dict__)
+        return getattr(real, attribute)
+
+
+def _import_lazily(name: str) -> None:
+    """PML imports ``scipy.stats`` at module level (seconds) for one function that training never calls: a stand-in
+    keeps every command that lists or builds components from paying for it, and a use still gets the real module."""
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        return
+    stand_in = _StandIn(name)
+    stand_in.__spec__, stand_in.__file__, stand_in.__loader__ = spec, spec.origin, spec.loader
+    stand_in.__path__ = list(spec.submodule_search_locations or [])
+    sys.modules[name] = stand_in
+
+
+for _slow in ("scipy.stats", "scipy.special"):
+    _import_lazily(_slow)
 
 from .builders import PREFIX, builder, describe, resolve, signature_function
 from .catalogue import class_parameters, classes

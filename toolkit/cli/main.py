@@ -27,22 +27,25 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
-@click.version_option(package_name="toolkit")
+@click.version_option(package_name="metric-toolkit")
 def main() -> None:
     """Train and compare metric-learning embedding models from TOML recipes."""
 
 
 @main.command()
-@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.argument("recipe", required=False, type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one recipe key, e.g. --set run.epochs=1.")
 @click.option("--output", "-o", default=None, help="Run folder (default: run.output, else runs/<recipe>-<time>).")
-@click.option("--resume", default=None, metavar="RUN_DIR", help="Continue the run in RUN_DIR from its last checkpoint.")
+@click.option("--resume", default=None, metavar="RUN_DIR",
+              help="Continue the run in RUN_DIR from its last checkpoint (RECIPE may be left out: the folder holds it).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str | None, overwrite: bool, quiet: bool) -> None:
-    """Train and evaluate RECIPE, writing a run folder."""
+def run(recipe: str | None, overrides: tuple[str, ...], output: str | None, resume: str | None, overwrite: bool,
+        quiet: bool) -> None:
+    """Train and evaluate RECIPE, writing a run folder; or continue one with --resume RUN_DIR."""
     import logging
 
+    recipe = recipe or _recipe_of(resume)
     from toolkit.training.runner import run as run_recipe
 
     if resume and overwrite:
@@ -62,6 +65,18 @@ def run(recipe: str, overrides: tuple[str, ...], output: str | None, resume: str
         click.echo(f"Run folder: {result.run_dir}")
 
 
+def _recipe_of(resume: str | None) -> str:
+    """The recipe a resumed run continues with: the one its folder holds."""
+    if resume is None:
+        raise ToolkitError("Give the RECIPE file to run (for example `toolkit run recipes/quickstart.toml`), or "
+                           "--resume RUN_DIR to continue a run.")
+    recipe = Path(resume) / "recipe.toml"
+    if not recipe.is_file():
+        raise ToolkitError(f"--resume {resume}: there is no run folder there (no recipe.toml in it). Give the folder a "
+                           "`toolkit run` wrote; `toolkit runs` lists them.")
+    return str(recipe)
+
+
 def format_metrics(metrics: dict[str, Any]) -> str:
     lines = [f"{metrics['recipe']}: {len(metrics['epochs'])} epochs, training {metrics['train_seconds']:.1f}s, "
              f"total {metrics['wall_seconds']:.1f}s on {metrics['device']}"]
@@ -74,19 +89,50 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 @main.command()
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one recipe key.")
-def validate(recipe: str, overrides: tuple[str, ...]) -> None:
+@click.option("--print", "show", is_flag=True, help="Also print the resolved recipe: overrides applied, every default written out.")
+def validate(recipe: str, overrides: tuple[str, ...], show: bool) -> None:
     """Check RECIPE (syntax, components, parameters, data files) without training."""
-    from toolkit.recipes.build import build_components, check_against_data
     from toolkit.recipes.recipe import load_recipe
-    from toolkit.training.runner import pick_device
-    from toolkit.training.validation import prepare_monitor
 
-    parsed = load_recipe(recipe, overrides)
-    pick_device(parsed.run.device, parsed.path)
+    parsed = load_recipe(recipe, overrides)  # a missing file or bad TOML is reported before torch is imported
+    from toolkit.components.registry import default_registry
+    from toolkit.recipes.build import build_components, check_against_data
+
+    if parsed.run.device == "cuda":  # "auto" and "cpu" always find a device; the runner's module is slow to import
+        from toolkit.training.runner import pick_device
+
+        pick_device(parsed.run.device, parsed.path)
     components = build_components(parsed)
     check_against_data(parsed, components)
-    prepare_monitor(parsed, components)
+    if parsed.run.monitor is not None:  # measures the untrained encoder once, as `toolkit run` does before training
+        from toolkit.training.validation import prepare_monitor
+
+        prepare_monitor(parsed, components)
+    if show:
+        from toolkit.cli.resolved import format_resolved
+
+        click.echo(format_resolved(parsed, default_registry()))
     click.echo(f"{recipe}: OK")
+
+
+@main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one recipe key.")
+def prepare(recipe: str, overrides: tuple[str, ...]) -> None:
+    """Decode and resize RECIPE's images once into the prepared cache, so runs start at memory speed."""
+    import logging
+
+    from toolkit.cli.prepare import prepare_recipe
+
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger("toolkit").addHandler(console)
+    logging.getLogger("toolkit").setLevel(logging.INFO)
+    try:
+        lines = prepare_recipe(recipe, overrides)
+    finally:
+        logging.getLogger("toolkit").removeHandler(console)
+    click.echo("\n".join(lines))
 
 
 @main.command()

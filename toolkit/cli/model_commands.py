@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterator
 
 import click
 
@@ -36,20 +40,24 @@ def _read_images(model, paths: list[Path], progress: bool = False):
 @click.option("--images", multiple=True, metavar="PATH", help="Image files or folders (repeat --images, or list more "
               "paths after RUN_DIR); a folder of class sub-folders labels each image with its folder.")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="vectors.npy to write (ids beside it).")
-@click.option("--ids", "ids_format", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
-              help="Format of the ids/labels file written beside the vectors.")
+@click.option("--ids", "ids_format", type=click.Choice(["csv", "json", "parquet"]), default="csv", show_default=True,
+              help="Format of the ids/labels file written beside the vectors; parquet holds the vectors too (needs pyarrow).")
 @click.option("--batch-size", default=1024, show_default=True, type=click.IntRange(min=1))
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.argument("more_images", nargs=-1, type=click.Path(), metavar="[IMAGES]...")
 def embed(run_dir: str, split: str | None, images: tuple[str, ...], output: str, ids_format: str, batch_size: int,
           quiet: bool, more_images: tuple[str, ...]) -> None:
     """Write the embeddings of a dataset split or of image files: a .npy of vectors, plus ids and labels
-    (CSV or JSON, and Parquet when pyarrow is installed)."""
+    (CSV, JSON, or Parquet with the vectors)."""
     from toolkit.model.embeddings import write_embeddings
     from toolkit.imagedata.images import gather_images
     from toolkit.model.trained import load_run
 
     paths = [*images, *more_images]
+    if ids_format == "parquet":
+        from toolkit.model.embeddings import require_pyarrow
+
+        require_pyarrow()
     if (split is None) == (not paths):
         raise ToolkitError("Give either --dataset SPLIT (a split of the run's dataset, e.g. test) or --images PATH..., not both or neither.")
     model = load_run(run_dir)
@@ -83,25 +91,37 @@ def embed(run_dir: str, split: str | None, images: tuple[str, ...], output: str,
 def compare(run_dir: str, image_a: str, image_b: str, as_json: bool) -> None:
     """Distance between two images' embeddings, and whether they show the same thing under the run's
     calibrated threshold."""
-    from toolkit.model.trained import load_run
+    from toolkit.model.python_api import load_run
 
     model = load_run(run_dir)
-    paths = [Path(image_a), Path(image_b)]
-    vectors = model.embed(model.transform.image_set(_read_images(model, paths)))
-    distance = float((vectors[0] - vectors[1]).norm())
-    threshold = model.threshold
-    verdict = None if threshold is None else ("same" if distance <= threshold["threshold"] else "different")
+    with _warnings_as_notes():
+        result = model.compare(Path(image_a), Path(image_b))
+    calibration = model.trained.threshold
     if as_json:
-        click.echo(json.dumps({"image_a": image_a, "image_b": image_b, "distance": distance, "verdict": verdict,
-                               "threshold": None if threshold is None else threshold["threshold"],
-                               "threshold_accuracy": None if threshold is None else threshold["held_out_accuracy"]}))
+        click.echo(json.dumps({"image_a": image_a, "image_b": image_b, "distance": result.distance,
+                               "verdict": result.verdict, "threshold": _rounded(result.threshold),
+                               "threshold_accuracy": None if calibration is None else _rounded(calibration["held_out_accuracy"])}))
         return
-    if threshold is None:
-        click.echo(f"dissimilarity {distance:.4f} (no calibrated threshold in {run_dir}: its held-out split had no "
+    if calibration is None:
+        click.echo(f"distance {result.distance:.4f} (no calibrated threshold in {run_dir}: its held-out split had no "
                    "pairs of both kinds, so there is no same/different verdict)")
         return
-    click.echo(f"dissimilarity {distance:.4f} → {verdict}  (threshold {threshold['threshold']:.4f}, "
-               f"{threshold['held_out_accuracy']:.1%} accurate on held-out {threshold['split']} pairs)")
+    click.echo(f"distance {result.distance:.4f} → {result.verdict}  (threshold {result.threshold:.4f}, "
+               f"{calibration['held_out_accuracy']:.1%} accurate on held-out {calibration['split']} pairs)")
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)  # stored as float32: digits beyond 6 are noise
+
+
+@contextmanager
+def _warnings_as_notes() -> Iterator[None]:
+    """The Python API warns about converted images; a command prints the same sentence as a note."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        yield
+    for warning in caught:
+        _note(str(warning.message))
 
 
 def _gallery_source(gallery: str | None, split: str | None) -> str:
@@ -137,7 +157,7 @@ CHUNK_ROWS = click.option("--chunk-rows", default=100_000, show_default=True, ty
 def index(run_dir: str, gallery: str | None, split: str | None, index_kind: str, chunk_rows: int, quiet: bool) -> None:
     """Embed the gallery once and save its faiss index in the run folder, for `toolkit search`."""
     from toolkit.model.faiss_index import IndexChoice
-    from toolkit.model.search import build_gallery, save_gallery
+    from toolkit.model.search import build_gallery, index_kind as index_kind_of, save_gallery, saved_index_description
     from toolkit.model.trained import load_run
 
     source = _gallery_source(gallery, split)
@@ -145,8 +165,12 @@ def index(run_dir: str, gallery: str | None, split: str | None, index_kind: str,
     started = time.perf_counter()
     built, note = build_gallery(model, source, progress=not quiet, choice=IndexChoice(index_kind), chunk_rows=chunk_rows)
     _note(note)
+    replaced = saved_index_description(model.run_dir)
     save_gallery(built, model.run_dir)
-    click.echo(f"Indexed {len(built)} gallery items ({source}) in {time.perf_counter() - started:.1f}s: "
+    kind = index_kind_of(built.index)
+    if replaced:
+        _note(f"Replaced the saved {replaced} with this {kind} index of {len(built)} items ({source}).")
+    click.echo(f"Indexed {len(built)} gallery items ({source}) in a {kind} index in {time.perf_counter() - started:.1f}s: "
                f"{model.run_dir / 'gallery.faiss'}")
 
 
@@ -158,52 +182,35 @@ def index(run_dir: str, gallery: str | None, split: str | None, index_kind: str,
 @SPLIT
 @INDEX
 @CHUNK_ROWS
-@click.option("--output", "-o", default="search.png", show_default=True, type=click.Path(dir_okay=False),
-              help="Picture grid to write: each query beside its neighbours.")
+@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
+              help="Picture grid to write, each query beside its neighbours (default: search.png in the run folder).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, split: str | None, index_kind: str,
-           chunk_rows: int, output: str, as_json: bool) -> None:
-    """Find the k nearest gallery items of each QUERY image (files or folders; a query in a folder named after a
-    class, such as queries/7/a.png, is checked against that class)."""
-    from toolkit.model.faiss_index import IndexChoice
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def search(run_dir: str, queries: tuple[str, ...], **options: Any) -> None:
+    """Find the k nearest gallery items of each QUERY image (files or folders; a query in a class folder named
+    after a gallery class or its number, such as queries/Coat/a.png or queries/4/a.png, is checked against it)."""
     from toolkit.imagedata.images import gather_images
     from toolkit.reporting.plots import retrieval_grid
-    from toolkit.model.search import build_gallery, gallery_image, load_saved_gallery, nearest, query_label
+    from toolkit.model.search import nearest, unmatched_class_folders
     from toolkit.model.trained import load_run
 
-    if k < 1:
-        raise ToolkitError(f"--k must be at least 1, got {k}.")
-    source = _gallery_source(gallery, split)
+    o = SearchOptions(**options)
+    if o.k < 1:
+        raise ToolkitError(f"--k must be at least 1, got {o.k}.")
+    source = _gallery_source(o.gallery, o.split)
     model = load_run(run_dir)
+    picture = Path(o.output) if o.output else model.run_dir / "search.png"
     found = gather_images(list(queries))
-    paths = [p for p, _ in found]
-    pixels = _read_images(model, paths)
+    pixels = _read_images(model, [p for p, _ in found])
     vectors = model.embed(model.transform.image_set(pixels))
-    saved, why = load_saved_gallery(model.run_dir, source, index_kind)
-    if saved is None:
-        started = time.perf_counter()
-        saved, note = build_gallery(model, source, progress=not as_json, choice=IndexChoice(index_kind),
-                                    chunk_rows=chunk_rows)
-        _note(note)
-        _note(f"Embedded the gallery ({len(saved)} items, {source}) in {time.perf_counter() - started:.1f}s ({why}); "
-              f"`toolkit index {run_dir}{' --gallery ' + gallery if gallery else ''}{' --split ' + split if split else ''}"
-              f"{' --index ' + index_kind if index_kind != 'auto' else ''}` "
-              "saves it for later searches.")
-    distances, positions = nearest(saved, vectors, k)
-    results, rows, grid = [], [], []
-    for q, ((path, given), row_d, row_p) in enumerate(zip(found, distances, positions)):
-        own = query_label(saved, path, given)
-        neighbours = [{"rank": r + 1, "id": saved.ids[int(p)], "label": saved.label_name(int(p)), "distance": float(d),
-                       "correct": None if own is None else bool(saved.labels[int(p)] == own)}
-                      for r, (d, p) in enumerate(zip(row_d, row_p))]
-        results.append({"query": str(path), "label": None if own is None else saved.class_names[own], "neighbours": neighbours})
-        rows.append((pixels[q], f"{path.name}" + (f"\n{saved.class_names[own]}" if own is not None else "")))
-        grid.append([(gallery_image(model, saved, int(p)), n["label"], n["distance"], n["correct"])
-                     for n, p in zip(neighbours, row_p)])
-    retrieval_grid(rows, grid, Path(output), f"{model.run_dir.name}: {k} nearest in {source.partition(':')[2]} "
+    saved = _saved_or_built_gallery(model, source, o, run_dir)
+    distances, positions = nearest(saved, vectors, o.k)
+    _note(unmatched_class_folders(saved, found))
+    results, rows, grid = _search_results(model, saved, found, pixels, distances, positions)
+    retrieval_grid(rows, grid, picture, f"{model.run_dir.name}: {o.k} nearest in {source.partition(':')[2]} "
                    f"({len(saved)} items; ✗ = other class)")
-    if as_json:
-        click.echo(json.dumps({"gallery": source, "k": k, "picture": output, "results": results}, indent=2))
+    if o.as_json:
+        click.echo(json.dumps({"gallery": source, "k": o.k, "picture": str(picture), "results": results}, indent=2))
         return
     for result in results:
         label = f" ({result['label']})" if result["label"] else ""
@@ -211,16 +218,67 @@ def search(run_dir: str, queries: tuple[str, ...], k: int, gallery: str | None, 
         for n in result["neighbours"]:
             mark = "  ✗ other class" if n["correct"] is False else ""
             click.echo(f"  {n['rank']:>3}. {n['distance']:.4f}  {n['label']:<12} {n['id']}{mark}")
-    click.echo(f"Picture: {output}")
+    click.echo(f"Picture: {picture}")
+
+
+@dataclass
+class SearchOptions:
+    """The options of `toolkit search` besides the run folder and the queries."""
+
+    k: int
+    gallery: str | None
+    split: str | None
+    index_kind: str
+    chunk_rows: int
+    output: str | None
+    as_json: bool
+    quiet: bool
+
+
+def _saved_or_built_gallery(model, source: str, o: SearchOptions, run_dir: str):
+    """The index `toolkit index` saved for ``source``, else the gallery embedded now, with a note on how to save it."""
+    from toolkit.model.faiss_index import IndexChoice
+    from toolkit.model.search import build_gallery, load_saved_gallery
+
+    saved, why = load_saved_gallery(model.run_dir, source, o.index_kind)
+    if saved is not None:
+        return saved
+    started = time.perf_counter()
+    saved, note = build_gallery(model, source, progress=not (o.as_json or o.quiet), choice=IndexChoice(o.index_kind),
+                                chunk_rows=o.chunk_rows)
+    _note(note)
+    _note(f"Embedded the gallery ({len(saved)} items, {source}) in {time.perf_counter() - started:.1f}s ({why}); "
+          f"`toolkit index {run_dir}{' --gallery ' + o.gallery if o.gallery else ''}{' --split ' + o.split if o.split else ''}"
+          f"{' --index ' + o.index_kind if o.index_kind != 'auto' else ''}` saves it for later searches.")
+    return saved
+
+
+def _search_results(model, saved, found, pixels, distances, positions):
+    """Per query: its result for printing, its picture and caption, and its neighbours' pictures for the grid."""
+    from toolkit.model.search import gallery_image, query_label
+
+    results, rows, grid = [], [], []
+    for q, ((path, given), row_d, row_p) in enumerate(zip(found, distances, positions)):
+        own = query_label(saved, path, given)
+        neighbours = [{"rank": r + 1, "id": saved.ids[int(p)], "label": saved.label_name(int(p)), "distance": round(float(d), 6),
+                       "correct": None if own is None else bool(saved.labels[int(p)] == own)}
+                      for r, (d, p) in enumerate(zip(row_d, row_p))]
+        results.append({"query": str(path), "label": None if own is None else saved.class_names[own], "neighbours": neighbours})
+        rows.append((pixels[q], f"{path.name}" + (f"\n{saved.class_names[own]}" if own is not None else "")))
+        grid.append([(gallery_image(model, saved, int(p)), n["label"], n["distance"], n["correct"])
+                     for n, p in zip(neighbours, row_p)])
+    return results, rows, grid
 
 
 @click.command(name="export")
 @RUN_DIR
-@click.option("--format", "fmt", type=click.Choice(["torchscript", "onnx"]), default="torchscript", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["torch-export", "onnx", "torchscript"]), default="torch-export",
+              show_default=True, help="torch-export: a torch.export .pt2 archive (recommended); onnx: for ONNX Runtime "
+              "and other runtimes; torchscript: for older PyTorch versions (deprecated in PyTorch).")
 @click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
-              help="File to write (default: encoder.torchscript.pt or encoder.onnx in the run folder).")
+              help="File to write (default: encoder.pt2, encoder.onnx or encoder.torchscript.pt in the run folder).")
 def export_command(run_dir: str, fmt: str, output: str | None) -> None:
-    """Export the run's encoder as TorchScript or ONNX, checked against PyTorch on a batch."""
+    """Export the run's encoder with torch.export, as ONNX or as TorchScript, checked against PyTorch on a batch."""
     from toolkit.model.export import export
     from toolkit.model.trained import load_run
 

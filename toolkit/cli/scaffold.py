@@ -22,7 +22,7 @@ name = "{dist}"
 version = "0.1.0"
 description = "A toolkit plugin: {dist}."
 requires-python = ">=3.10"
-dependencies = ["toolkit"]
+dependencies = ["metric-toolkit"]
 
 [project.optional-dependencies]
 test = ["pytest>=8"]

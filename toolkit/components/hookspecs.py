@@ -121,5 +121,18 @@ def register_evaluators(register: Register) -> None:
     """
 
 
+@hookspec
+def register_augmentations(register: Register) -> None:
+    """Register augmentation factories.
+
+    Called once per process, when the registry is first built, like every ``register_*`` hook; the return value
+    is ignored.
+
+    An augmentation factory returns a callable that takes one ``uint8`` image tensor ``(C, H, W)`` and
+    returns a randomly changed image of the same shape and type, drawing from torch's global generator.
+    A recipe's ``[[augment]]`` steps apply to every training image in turn; evaluation never sees them.
+    """
+
+
 HOOKS: dict[str, str] = {kind: f"register_{kind}" for kind in KINDS}
 """Component kind → the hook that registers it."""

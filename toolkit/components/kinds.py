@@ -9,6 +9,7 @@ SINGULAR: dict[str, str] = {
     "samplers": "sampler",
     "miners": "miner",
     "evaluators": "evaluator",
+    "augmentations": "augmentation",
 }
 
 KINDS: tuple[str, ...] = tuple(SINGULAR)

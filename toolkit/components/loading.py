@@ -22,7 +22,7 @@ from toolkit.errors import did_you_mean
 
 ENTRY_POINT_GROUP = "toolkit"
 ALLOWLIST_VARIABLE = "TOOLKIT_LOAD_PLUGINS"
-BUILTIN_DISTRIBUTION = "toolkit"
+BUILTIN_DISTRIBUTION = "metric-toolkit"
 API_RANGE_ATTRIBUTE = "TOOLKIT_API"
 
 

@@ -21,14 +21,14 @@ def embed_images(encoder: nn.Module, images: ImageSet, device: torch.device, bat
                  progress: bool = False) -> torch.Tensor:
     """Embeddings ``(N, D)`` of every image of a split, on the CPU, computed in batches in eval mode (with a
     progress bar when asked)."""
-    from tqdm import tqdm
+    from toolkit.progress import progress as progress_display
 
     keep_freed_memory()
     was_training = encoder.training
     encoder.eval()
     chunks = []
     starts = range(0, len(images), batch_size)
-    for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress or len(starts) < 2, leave=False):
+    for start in progress_display(starts, desc="embedding", unit="batch", enabled=progress and len(starts) >= 2):
         index = torch.arange(start, min(start + batch_size, len(images)), device=images.images.device)
         chunks.append(encoder(images.batch(index).to(device)).float().cpu())
     encoder.train(was_training)

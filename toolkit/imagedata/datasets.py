@@ -84,7 +84,8 @@ class Dataset:
     """Named splits, each loaded the first time it is asked for.
 
     ``loaders`` maps a split name (``"train"``, ``"test"``) to a function returning its
-    :class:`ImageSet`. ``limit`` keeps only the first items of every split (for quick runs).
+    :class:`ImageSet`. ``limit`` keeps only the first items of every split (for quick runs). A loader that
+    leaves unreadable files out lists them in ``skipped[split]``; the run counts them in ``metrics.json``.
     """
 
     name: str
@@ -92,6 +93,7 @@ class Dataset:
     limit: int | None = None
     holdout: dict[str, Any] | None = None
     """How the validation split was held out of the training images (share, seed, indices), when it was."""
+    skipped: dict[str, list[str]] = field(default_factory=dict)
     _loaded: dict[str, ImageSet] = field(default_factory=dict, repr=False)
 
     @property

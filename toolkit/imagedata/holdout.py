@@ -82,5 +82,7 @@ def check_validation_pairs(images: ImageSet, where: str) -> None:
 
 
 def _take(images: ImageSet, indices: torch.Tensor) -> ImageSet:
-    index = indices.to(images.images.device)
-    return ImageSet(images.images[index], images.labels[indices], images.mean, images.std, images.class_names)
+    """The items at ``indices``; streamed images stay streamed rather than being decoded here."""
+    pixels = images.images
+    picked = pixels[indices.to(pixels.device)] if isinstance(pixels, torch.Tensor) else pixels.take(indices)
+    return ImageSet(picked, images.labels[indices], images.mean, images.std, images.class_names)

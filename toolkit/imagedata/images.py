@@ -37,20 +37,13 @@ class ImageReader:
             raise ValueError(f"size must be (height, width) with positive sides, got {self.size}")
 
     def read(self, path: str | Path) -> tuple[torch.Tensor, list[str]]:
-        from PIL import Image, UnidentifiedImageError
+        image = open_image(path, decode=True)
+        return self.convert(image)
 
-        path = Path(path)
-        try:
-            with Image.open(path) as opened:
-                opened.load()
-                image = opened.copy()
-        except FileNotFoundError:
-            raise ToolkitError(f"The image {str(path)!r} does not exist.") from None
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise ToolkitError(
-                f"Cannot read the image {str(path)!r} ({type(exc).__name__}: {exc}). Replace it with a readable "
-                f"image file ({', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES[:6])}, ...) or remove it."
-            ) from None
+    def convert(self, image: Any) -> tuple[torch.Tensor, list[str]]:
+        """A PIL image as ``uint8`` ``(channels, height, width)``, and the conversions made to it."""
+        from PIL import Image
+
         conversions = []
         mode = "L" if self.channels == 1 else "RGB"
         if image.mode != mode:
@@ -73,6 +66,36 @@ class ImageReader:
     def from_dict(cls, data: dict[str, Any]) -> "ImageReader":
         size = data.get("size")
         return cls(channels=int(data.get("channels", 1)), size=tuple(size) if size else None)
+
+
+def open_image(path: str | Path, *, decode: bool) -> Any:
+    """The PIL image at ``path``, its pixels decoded (or, ``decode=False``, only its header read and checked); a
+    missing, unreadable or over-large file raises one :class:`ToolkitError` naming it."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # a huge image is refused, not decoded
+            with Image.open(path) as opened:
+                if not decode:
+                    return opened
+                opened.load()
+                return opened.copy()
+    except FileNotFoundError:
+        raise ToolkitError(f"The image {str(path)!r} does not exist.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ToolkitError(
+            f"The image {str(path)!r} is too large to decode safely ({exc}). Shrink it, remove it, or raise "
+            "PIL.Image.MAX_IMAGE_PIXELS if you trust the file."
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ToolkitError(
+            f"Cannot read the image {str(path)!r} ({type(exc).__name__}: {exc}). Replace it with a readable "
+            f"image file ({', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES[:6])}, ...) or remove it."
+        ) from None
 
 
 def _to_mode(image: Any, mode: str) -> Any:

@@ -48,11 +48,11 @@ class ImageTransform:
 
     def read(self, paths: list[Path], *, progress: bool = False) -> tuple[torch.Tensor, list[list[str]]]:
         """The images at ``paths`` as one uint8 tensor ``(N, C, H, W)``, and the conversions made to each."""
-        from tqdm import tqdm
+        from toolkit.progress import progress as progress_display
 
         reader = self.reader
         tensors, conversions = [], []
-        for path in tqdm(paths, desc="reading images", unit="image", disable=not progress or len(paths) < 100, leave=False):
+        for path in progress_display(paths, desc="reading images", unit="image", enabled=progress and len(paths) >= 100):
             tensor, made = reader.read(path)
             tensors.append(tensor)
             conversions.append(made)

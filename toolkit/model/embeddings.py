@@ -1,4 +1,4 @@
-"""Writing embeddings for other programs: a NumPy ``.npy``, ids and labels beside it, Parquet when possible."""
+"""Writing embeddings for other programs: a NumPy ``.npy`` with ids and labels beside it (CSV, JSON or Parquet)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
+from toolkit.errors import ToolkitError
 from toolkit.runfolder import rundir
 
 
 def write_embeddings(output: Path, vectors: np.ndarray, ids: list[str], labels: list[int], classes: list[str],
                      ids_format: str = "csv") -> list[Path]:
-    """``output`` (``.npy``, row i = item i), ``<stem>.csv`` or ``.json`` (id, label, class per row) and, when pyarrow
-    is installed, ``<stem>.parquet`` with all of it; every file written atomically. Returns the paths written."""
+    """``output`` (``.npy``, row i = item i) and ``<stem>.csv``, ``.json`` (id, label, class per row) or ``.parquet``
+    (the same and the vectors); every file written atomically. Returns the paths written."""
+    if ids_format == "parquet":
+        require_pyarrow()  # before anything is written
     if output.suffix != ".npy":
         output = output.with_name(output.name + ".npy")
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -27,6 +30,8 @@ def write_embeddings(output: Path, vectors: np.ndarray, ids: list[str], labels: 
     side = output.with_suffix(f".{ids_format}")
     if ids_format == "json":
         rundir.write_json(side, rows)
+    elif ids_format == "parquet":
+        _write_parquet(side, vectors, ids, labels, classes)
     else:
         def save_csv(tmp: Path) -> None:
             with open(tmp, "w", newline="", encoding="utf-8") as f:
@@ -35,15 +40,22 @@ def write_embeddings(output: Path, vectors: np.ndarray, ids: list[str], labels: 
                 writer.writerows(rows)
 
         rundir.write_atomic(side, save_csv)
-    written = [output, side]
+    return [output, side]
+
+
+def require_pyarrow() -> None:
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow  # noqa: F401
     except ImportError:
-        return written
+        raise ToolkitError("--ids parquet needs pyarrow: `pip install 'metric-toolkit[parquet]'` (or `pip install "
+                           "pyarrow`), or write the ids as --ids csv or --ids json.") from None
+
+
+def _write_parquet(path: Path, vectors: np.ndarray, ids: list[str], labels: list[int], classes: list[str]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     table = pa.table({"id": ids, "label": [int(v) for v in labels], "class": classes,
                       "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])
                       if vectors.size else pa.array([], type=pa.list_(pa.float32()))})
-    parquet = output.with_suffix(".parquet")
-    rundir.write_atomic(parquet, lambda tmp: pq.write_table(table, str(tmp)))
-    return [*written, parquet]
+    rundir.write_atomic(path, lambda tmp: pq.write_table(table, str(tmp)))

@@ -1,8 +1,9 @@
-"""Exporting a run's encoder for use outside the toolkit (TorchScript or ONNX), checked against PyTorch.
+"""Exporting a run's encoder for use outside the toolkit (torch.export, ONNX or TorchScript), checked against PyTorch.
 
 The exported model takes float images ``(N, C, H, W)`` already scaled and normalised as in training; the
-transform (shape, mean, std) travels inside the file (TorchScript extra file ``transform.json``, ONNX metadata
-``toolkit.imagedata.transform``) so a program using it knows how to prepare images.
+transform (shape, mean, std) travels inside the file (extra file ``transform.json`` of a ``.pt2`` or TorchScript
+archive, ONNX metadata ``toolkit.imagedata.transform``) so a program using it knows how to prepare images.
+``torch-export`` is the format PyTorch develops further; TorchScript is deprecated in PyTorch.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from toolkit.runfolder import rundir
 from toolkit.errors import ToolkitError
 from toolkit.model.trained import TrainedModel
 
-FORMATS = ("torchscript", "onnx")
-FILE_NAMES = {"torchscript": "encoder.torchscript.pt", "onnx": "encoder.onnx"}
+FORMATS = ("torch-export", "onnx", "torchscript")
+FILE_NAMES = {"torch-export": "encoder.pt2", "torchscript": "encoder.torchscript.pt", "onnx": "encoder.onnx"}
 CHECK_BATCH = 16
 TOLERANCE = 1e-4
 
@@ -49,10 +50,8 @@ def export(model: TrainedModel, fmt: str, output: Path | None = None) -> ExportR
     batch = check_batch(model)
     with torch.inference_mode():
         expected = model.encoder(batch).numpy()
-    if fmt == "torchscript":
-        got = _torchscript(model, batch, path)
-    else:
-        got = _onnx(model, batch, path)
+    writers = {"torch-export": _torch_export, "torchscript": _torchscript, "onnx": _onnx}
+    got = writers[fmt](model, batch, path)
     difference = float(np.abs(got - expected).max()) if expected.size else 0.0
     if not difference <= TOLERANCE * max(1.0, float(np.abs(expected).max())):
         path.unlink(missing_ok=True)
@@ -66,6 +65,25 @@ def export(model: TrainedModel, fmt: str, output: Path | None = None) -> ExportR
 
 def _transform_json(model: TrainedModel) -> str:
     return json.dumps({**model.transform.as_dict(), "input": "float images (N, C, H, W): pixels / 255, then (x - mean) / std"})
+
+
+def _torch_export(model: TrainedModel, batch: torch.Tensor, path: Path) -> np.ndarray:
+    """An ``ExportedProgram`` with a dynamic batch size, saved as a ``.pt2`` archive and loaded back to check it."""
+    import io
+
+    try:
+        program = torch.export.export(model.encoder, (batch,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    except Exception as exc:  # exporting runs plugin code: any failure means this encoder cannot be exported this way
+        raise ToolkitError(f"The encoder {model.recipe.encoder.name!r} of {model.run_dir} cannot be exported with "
+                           f"torch.export ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                           "try --format onnx.") from None
+    archive = io.BytesIO()  # written through a buffer: torch.export wants a .pt2 name, and the temporary file has none
+    torch.export.save(program, archive, extra_files={"transform.json": _transform_json(model)})
+    rundir.write_atomic(path, lambda tmp: tmp.write_bytes(archive.getvalue()))
+    with open(path, "rb") as saved:
+        loaded = torch.export.load(saved)
+    with torch.inference_mode():
+        return loaded.module()(batch).numpy()
 
 
 def _torchscript(model: TrainedModel, batch: torch.Tensor, path: Path) -> np.ndarray:
@@ -92,7 +110,7 @@ def _onnx(model: TrainedModel, batch: torch.Tensor, path: Path) -> np.ndarray:
     except ImportError as exc:
         raise ToolkitError(
             f"--format onnx needs the onnx and onnxruntime packages ({exc.name} is not installed). Install them with "
-            "`pip install 'toolkit[onnx]'` (or `pip install onnx onnxruntime`), or export with --format torchscript, "
+            "`pip install 'metric-toolkit[onnx]'` (or `pip install onnx onnxruntime`), or export with --format torch-export, "
             "which needs nothing extra."
         ) from None
 
@@ -113,6 +131,6 @@ def _onnx(model: TrainedModel, batch: torch.Tensor, path: Path) -> np.ndarray:
         raise
     except Exception as exc:  # the exporter runs plugin code
         raise ToolkitError(f"The encoder {model.recipe.encoder.name!r} of {model.run_dir} cannot be exported to ONNX "
-                           f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); try --format torchscript.") from None
+                           f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); try --format torch-export.") from None
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return session.run(None, {"images": batch.numpy()})[0]

@@ -121,6 +121,18 @@ def save_gallery(gallery: Gallery, run_dir: Path) -> None:
     })
 
 
+def saved_index_description(run_dir: Path) -> str | None:
+    """What index the run folder holds, such as "flat index of 1347 items (split:train)"; None when it holds none."""
+    meta_path = run_dir / rundir.GALLERY_META
+    if not (meta_path.is_file() and (run_dir / rundir.GALLERY_INDEX).is_file()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        return f"{meta.get('index', 'flat')} index of {meta['size']} items ({meta['source']})"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "index (its description cannot be read)"
+
+
 def load_saved_gallery(run_dir: Path, source: str, index: str = "auto") -> tuple[Gallery | None, str]:
     """The saved gallery of ``source`` (with an index of kind ``index`` unless that is ``auto``), or None and why it
     cannot be used."""
@@ -172,6 +184,25 @@ def gallery_image(model: TrainedModel, gallery: Gallery, position: int) -> torch
 
 
 def query_label(gallery: Gallery, path: Path, given: str | None) -> int | None:
-    """The gallery class of a query: its class folder's name (``.../7/img.png``) when the gallery has that class."""
-    name = given if given is not None else path.parent.name
-    return gallery.class_names.index(name) if name in gallery.class_names else None
+    """The gallery class of a query: its class folder's name (``.../Coat/img.png``) or number (``.../4/img.png``)
+    when the gallery has that class."""
+    return _class_of(gallery, given if given is not None else path.parent.name)
+
+
+def _class_of(gallery: Gallery, name: str) -> int | None:
+    if name in gallery.class_names:
+        return gallery.class_names.index(name)
+    if name.isdigit() and int(name) < len(gallery.class_names):
+        return int(name)
+    return None
+
+
+def unmatched_class_folders(gallery: Gallery, found: list[tuple[Path, str | None]]) -> str | None:
+    """A sentence naming the query class folders that match no gallery class by name or number (None: all match)."""
+    missing = sorted({given for _, given in found if given is not None and _class_of(gallery, given) is None})
+    if not missing:
+        return None
+    shown = ", ".join(f"{name}/" for name in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    classes = ", ".join(gallery.class_names[:12]) + (", ..." if len(gallery.class_names) > 12 else "")
+    return (f"The query folders {shown} match no gallery class, by name or by number (0-{len(gallery.class_names) - 1}), "
+            f"so their results are not checked. The gallery's classes: {classes}.")

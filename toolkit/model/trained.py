@@ -73,7 +73,7 @@ def load_run(run_dir: str | Path, registry: Registry | None = None) -> TrainedMo
         status = _status(run_dir)
         raise ToolkitError(
             f"The run in {str(run_dir)!r} has no trained encoder ({rundir.ENCODER_FILE}) because it did not finish "
-            f"(status: {status}). Continue it with `toolkit run {recipe_path} --resume {run_dir}` and use it once it has finished."
+            f"(status: {status}). Continue it with `toolkit run --resume {run_dir}` and use it once it has finished."
         )
     recipe = load_recipe(recipe_path)
     encoder = build_encoder(recipe, registry)

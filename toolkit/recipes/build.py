@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from toolkit.components.contracts import Evaluator, Loss, Miner, Sampler
+from toolkit.imagedata.augment import Augmentation
 from toolkit.imagedata.datasets import Dataset
 from toolkit.imagedata.holdout import VALIDATION, check_validation_pairs, hold_out_validation
 from toolkit.errors import ToolkitError, did_you_mean
@@ -32,6 +33,7 @@ class Components:
     encoder: nn.Module
     loss: Loss
     evaluators: list[tuple[str, Evaluator]] = field(default_factory=list)
+    augmentation: Augmentation | None = None
 
 
 def build_components(recipe: Recipe, registry: Registry | None = None) -> Components:
@@ -73,7 +75,8 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
     _check_optimizers(recipe, loss, where)
     if recipe.run.tensorboard:
         require_tensorboard(where)
-    return Components(dataset, sampler, encoder, loss, evaluators)
+    augmentation = Augmentation([(spec.name, _build(registry, "augmentations", spec, where)) for spec in recipe.augment])
+    return Components(dataset, sampler, encoder, loss, evaluators, augmentation)
 
 
 def build_evaluator(spec: ComponentSpec, registry: Registry, where: str) -> Evaluator:
@@ -106,11 +109,10 @@ def build_encoder(recipe: Recipe, registry: Registry | None = None) -> nn.Module
 
 def _check_optimizers(recipe: Recipe, loss: Loss, where: str) -> None:
     """Build the optimizers and the scheduler once on a stand-in parameter, so bad values (a negative lr) show now."""
-    stand_in = [nn.Parameter(torch.zeros(1))]
-    main = make_optimizer(recipe.optimizer, stand_in, where)
+    main = _stand_in_optimizer(recipe.optimizer, where)
     for name, options in recipe.optimizer_groups.items():  # torch checks values only among the defaults
         group = ComponentSpec(f"optimizer.groups.{name}", recipe.optimizer.name, {**recipe.optimizer.params, **options})
-        make_optimizer(group, [nn.Parameter(torch.zeros(1))], where)
+        _stand_in_optimizer(group, where)
     if recipe.loss_optimizer is not None:
         with_model = {id(p) for p in loss.model_parameters()}
         if not any(id(p) not in with_model for p in loss.parameters()):
@@ -118,7 +120,7 @@ def _check_optimizers(recipe: Recipe, loss: Loss, where: str) -> None:
                 f"{where}: [loss.optimizer] is given, but the loss {recipe.loss.name!r} has no parameters of its own to "
                 "train (such as class centers or proxies). Remove [loss.optimizer]; [optimizer] trains the encoder."
             )
-        make_optimizer(recipe.loss_optimizer, [nn.Parameter(torch.zeros(1))], where)
+        _stand_in_optimizer(recipe.loss_optimizer, where)
     if recipe.scheduler is not None:
         make_scheduler(recipe.scheduler, main, where)
 
@@ -153,6 +155,8 @@ def check_against_data(recipe: Recipe, components: Components) -> None:
         ) from None
     finally:
         encoder.train(was_training)
+    if components.augmentation is not None and len(images):
+        components.augmentation.check(images.images[0], str(recipe.path))
     if not isinstance(output, torch.Tensor) or output.ndim != 2:
         shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
         raise ToolkitError(
@@ -305,6 +309,21 @@ def _instantiate(cls: type, first: Any, spec: ComponentSpec, where: str) -> Any:
 
 def make_optimizer(spec: ComponentSpec, params: list[Any], where: str) -> torch.optim.Optimizer:
     return _instantiate(check_optimizer_spec(spec, where), params, spec, where)
+
+
+def _stand_in_optimizer(spec: ComponentSpec, where: str) -> torch.optim.Optimizer:
+    """The optimizer of ``spec`` on a stand-in parameter, to check its values (a negative lr) before training.
+
+    A real optimizer's ``add_param_group`` imports ``torch._dynamo`` (seconds of start-up) on first use; this
+    subclass fills the group with the defaults as the original does, which is all a check and a scheduler need.
+    """
+    cls = check_optimizer_spec(spec, where)
+
+    def add_param_group(self: torch.optim.Optimizer, group: dict[str, Any]) -> None:
+        self.param_groups.append({**self.defaults, **group, "params": list(group["params"])})
+
+    probe = type(cls.__name__, (cls,), {"add_param_group": add_param_group})
+    return _instantiate(probe, [nn.Parameter(torch.zeros(1))], spec, where)
 
 
 def make_scheduler(spec: ComponentSpec, optimizer: torch.optim.Optimizer, where: str) -> Any:

@@ -45,13 +45,14 @@ class RunSettings(pydantic.BaseModel):
     """Embed all members of a pair/triplet batch in one forward pass: fewer, larger calls. The built-in CNNs'
     BatchNorm still computes statistics per member, as separate passes would; a plugin encoder's ``nn.BatchNorm2d``
     sees the members together unless it reads :func:`toolkit.api.batch_members`."""
-    precision: Literal["float32", "bfloat16", "auto"] = "float32"
+    precision: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
     """``bfloat16``: the encoder's training passes run under bfloat16 autocast (``torch.autocast``); weights, optimizer
     state, the loss and evaluation stay float32. On CPUs with AMX or AVX-512 BF16 (``lscpu`` flags ``amx_bf16``,
     ``avx512_bf16``) and on recent GPUs convolutions run faster (the built-in CNNs' BatchNorm and
     max-pooling keep bfloat16 inputs fast too); on other CPUs it is slower, and the run says so in its log. Results
-    differ from float32 training by more than rounding: compare the metrics before relying on it. ``auto``: bfloat16
-    where the run's device computes it natively, float32 elsewhere; the log and ``metrics.json`` say which ran."""
+    differ from float32 training by more than rounding: compare the metrics before relying on it. ``float16``: float16
+    autocast with a gradient scaler (saved in checkpoints), for GPUs without bfloat16. ``auto``: bfloat16 where the
+    run's device computes it natively, float32 elsewhere; the log and ``metrics.json`` say which ran."""
     max_bad_steps: int = pydantic.Field(20, ge=0)
     """Training stops once more steps than this had a non-finite loss."""
     eval_batch_size: int = pydantic.Field(1024, ge=1)
@@ -74,7 +75,7 @@ class RunSettings(pydantic.BaseModel):
     """Stop training after this many validations in a row without a better monitored value (needs ``monitor``)."""
 
 
-SECTIONS = ("run", "dataset", "sampler", "encoder", "loss", "miner", "optimizer", "scheduler", "evaluators")
+SECTIONS = ("run", "dataset", "sampler", "encoder", "loss", "miner", "optimizer", "scheduler", "evaluators", "augment")
 REQUIRED_SECTIONS = ("dataset", "sampler", "encoder", "loss")
 DATASET_CORE_KEYS = ("limit", "validation")
 
@@ -104,14 +105,17 @@ class Recipe:
     loss_optimizer: ComponentSpec | None = None
     miner: ComponentSpec | None = None
     evaluators: list[ComponentSpec] = field(default_factory=list)
+    augment: list[ComponentSpec] = field(default_factory=list)
     dataset_limit: int | None = None
     dataset_validation: float | None = None
     optimizer_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     warmup_epochs: int = 0
+    name: str | None = None
+    """The recipe's name when its file is not named after it: a run folder's ``recipe.toml``."""
 
     @property
     def stem(self) -> str:
-        return self.path.stem
+        return self.name or self.path.stem
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
@@ -126,7 +130,22 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ToolkitError(f"Cannot read recipe {str(path)!r}: {exc}. A recipe is a TOML text file saved as UTF-8.") from None
-    return parse_recipe(text, path, overrides)
+    recipe = parse_recipe(text, path, overrides)
+    recipe.name = _run_folder_recipe_name(path)
+    return recipe
+
+
+def _run_folder_recipe_name(path: Path) -> str | None:
+    """A run folder's ``recipe.toml`` keeps the name of the recipe it was run from in the folder's ``status.json``."""
+    import json
+
+    if path.name != "recipe.toml":
+        return None
+    try:
+        name = json.loads((path.parent / "status.json").read_text(encoding="utf-8")).get("recipe")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name else None
 
 
 def parse_recipe(text: str, path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
@@ -203,20 +222,25 @@ def _structure(data: dict[str, Any], path: Path) -> Recipe:
     groups, warmup = _optimizer_extras(optimizer, scheduler, path)
     miner = _component(data["miner"], "miner", path) if "miner" in data else None
 
-    evaluators_raw = data.get("evaluators", [])
-    if not isinstance(evaluators_raw, list):
-        raise ToolkitError(
-            f"{path}: 'evaluators' must be a list of tables, written as [[evaluators]] blocks "
-            f"(one per evaluator, each with name = \"...\"); got a {type(evaluators_raw).__name__}."
-        )
-    evaluators = [_component(item, f"evaluators.{i}", path) for i, item in enumerate(evaluators_raw)]
+    evaluators = _component_list(data, "evaluators", "evaluator", path)
+    augment = _component_list(data, "augment", "augmentation step", path)
 
     return Recipe(
         path=path, data=data, run=run, dataset=dataset, sampler=_component(data["sampler"], "sampler", path),
         encoder=_component(data["encoder"], "encoder", path), loss=loss, optimizer=optimizer, scheduler=scheduler,
-        loss_optimizer=loss_optimizer, miner=miner, evaluators=evaluators, dataset_limit=limit,
+        loss_optimizer=loss_optimizer, miner=miner, evaluators=evaluators, augment=augment, dataset_limit=limit,
         dataset_validation=validation, optimizer_groups=groups, warmup_epochs=warmup,
     )
+
+
+def _component_list(data: dict[str, Any], section: str, what: str, path: Path) -> list[ComponentSpec]:
+    raw = data.get(section, [])
+    if not isinstance(raw, list):
+        raise ToolkitError(
+            f"{path}: '{section}' must be a list of tables, written as [[{section}]] blocks "
+            f"(one per {what}, each with name = \"...\"); got a {type(raw).__name__}."
+        )
+    return [_component(item, f"{section}.{i}", path) for i, item in enumerate(raw)]
 
 
 def _optimizer_extras(optimizer: ComponentSpec, scheduler: ComponentSpec | None,

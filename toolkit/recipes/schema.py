@@ -46,6 +46,15 @@ def field_docs(model: type[pydantic.BaseModel]) -> dict[str, str]:
     return docs
 
 
+OPTIMIZER_EXTRAS = {
+    "groups": {"type": "object", "additionalProperties": {"type": "object"},
+               "description": "Options of the optimizer for a parameter group the encoder names "
+                              "([optimizer.groups.backbone] lr = 0.0001)."},
+    "warmup_epochs": {"type": "integer", "minimum": 0,
+                      "description": "Epochs of linear learning-rate warm-up before [scheduler] takes over."},
+}
+
+
 def recipe_schema(registry: Registry | None = None) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a recipe for the components registered in ``registry``."""
     from toolkit.recipes.build import optimizer_classes, scheduler_classes
@@ -57,11 +66,11 @@ def recipe_schema(registry: Registry | None = None) -> dict[str, Any]:
         choices = {c.name: (c.factory, c.summary or f"{SINGULAR[kind]} from plugin {c.plugin}") for c in registry.components(kind)}
         return _component_section(f"{SINGULAR[kind]} (`toolkit list {kind}`)", choices, defs, extra=extra or {}, exclude=exclude)
 
-    def torch_section(what: str, classes: dict[str, type], first: str) -> dict[str, Any]:
+    def torch_section(what: str, classes: dict[str, type], first: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         choices = {name: (cls, f"torch {what} {cls.__module__}.{name}") for name, cls in sorted(classes.items())}
-        return _component_section(f"torch {what}", choices, defs, exclude=(first,))
+        return _component_section(f"torch {what}", choices, defs, extra=extra, exclude=(first,))
 
-    defs["optimizer"] = torch_section("optimizer", optimizer_classes(), "params")
+    defs["optimizer"] = torch_section("optimizer", optimizer_classes(), "params", extra=OPTIMIZER_EXTRAS)
     defs["scheduler"] = torch_section("learning-rate scheduler", scheduler_classes(), "optimizer")
     optimizer = {"$ref": "#/$defs/optimizer"}
     limit = {"limit": {"type": "integer", "minimum": 1,
@@ -93,6 +102,8 @@ def recipe_schema(registry: Registry | None = None) -> dict[str, Any]:
             "scheduler": {"$ref": "#/$defs/scheduler"},
             "evaluators": {"type": "array", "description": "One [[evaluators]] table per evaluator, run after training.",
                            "items": section("evaluators")},
+            "augment": {"type": "array", "description": "One [[augment]] table per training-time augmentation step.",
+                        "items": section("augmentations")},
         },
     }
     schema["$defs"] = defs

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from toolkit.runfolder.rundir import write_atomic
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from toolkit.runfolder.rundir import write_atomic  # noqa: E402
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend, imported on the first picture: it is slow to import."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def loss_curve(epochs: list[int], losses: list[float], path: Path, title: str, ylabel: str = "mean training loss",
                second: tuple[str, list[int], list[float]] | None = None) -> None:
     """A loss per epoch (the mean training loss unless ``ylabel`` says otherwise); ``second`` adds a named series
     (a validation metric) on its own axis at the right."""
+    from matplotlib.ticker import MaxNLocator
+
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(epochs, losses, marker="o")
     if second is not None and second[1]:
@@ -35,6 +42,7 @@ def loss_curve(epochs: list[int], losses: list[float], path: Path, title: str, y
 
 def scatter_by_class(points, labels, path: Path, title: str, class_names: list[str] | None = None) -> None:
     """A 2-D scatter, one colour per class, with a legend."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 6))
     cmap = plt.get_cmap("tab10" if labels.max() < 10 else "tab20")
     for c in sorted(set(labels.tolist())):
@@ -49,6 +57,7 @@ def scatter_by_class(points, labels, path: Path, title: str, class_names: list[s
 
 
 def _save(fig, path: Path, dpi: int = 100) -> None:
+    plt = _pyplot()
     write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
     plt.close(fig)
 
@@ -56,6 +65,7 @@ def _save(fig, path: Path, dpi: int = 100) -> None:
 def pair_distance_histograms(positive: list[float], negative: list[float], threshold: float, path: Path,
                              title: str) -> None:
     """Distances of same-class and different-class pairs, with the calibrated threshold."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     values = list(positive) + list(negative)
     bins = 40 if values else 1
@@ -89,6 +99,7 @@ def retrieval_grid(queries: list[tuple[object, str]], neighbours: list[list[tupl
     ``queries`` holds ``(image, caption)``; ``neighbours[i]`` holds ``(image, label, distance, correct)``,
     with ``correct`` None where the query's own class is unknown. Wrong neighbours get a red frame and a ✗.
     """
+    plt = _pyplot()
     rows = len(queries)
     cols = 1 + max((len(n) for n in neighbours), default=0)
     fig, axes = plt.subplots(rows, cols, figsize=(1.45 * cols, 1.7 * rows), squeeze=False)

@@ -20,6 +20,7 @@ from toolkit.runfolder import rundir
 from toolkit.components.contracts import EvalContext
 from toolkit.reporting.plots import retrieval_grid, scatter_by_class
 from toolkit.reporting.projection import project_2d
+from toolkit.environment import describe as describe_environment
 
 QUERIES_IN_GRID = 6
 NEIGHBOURS_IN_GRID = 5
@@ -142,6 +143,8 @@ def render_report(run_dir: Path) -> str:
     files = [[name, path] for name, path in evaluation.flat_artifacts().items()]
     if files:
         parts += ["<h2>Files written by the evaluators</h2>", _table(["name", "path in the run folder"], files)]
+    if metrics.get("environment"):  # below the pictures: the first screen shows results
+        parts += ["<h2>What ran</h2>", _table(["what", "value"], describe_environment(metrics["environment"]))]
     if recipe_text:
         parts += ["<h2>Recipe</h2>", f"<pre>{html.escape(recipe_text, quote=False)}</pre>"]
     parts.append(f'<p class="meta">Written {time.strftime("%Y-%m-%d %H:%M:%S")} by toolkit.</p>')

@@ -40,19 +40,22 @@ class RunRow:
 
 
 def find_finished_runs(paths: list[Path]) -> list[Path]:
-    """Finished run folders among ``paths``: each path is one, or a folder whose sub-folders are."""
+    """Finished run folders among ``paths``: each path is a run folder or a folder searched like ``toolkit runs``
+    searches (every level down to a few), in the order given and by name within a folder."""
+    from toolkit.runfolder.runs import MAX_DEPTH, summarise_runs_under
+
     found: list[Path] = []
     for path in paths:
-        if is_finished_run(path):
-            found.append(path)
-            continue
-        children = sorted(p for p in path.iterdir() if is_finished_run(p)) if path.is_dir() else []
-        if not children:
+        runs = sorted(summarise_runs_under(path), key=lambda r: r.path)
+        finished = [Path(r.path) for r in runs if is_finished_run(Path(r.path))]
+        if not finished:
+            unfinished = f" The run folders there did not finish: {', '.join(r.path for r in runs[:5])}." if runs else ""
             raise ToolkitError(
-                f"{path}: no {METRICS_FILE} here or in its sub-folders, so there is no finished run to report. Give the "
-                "folder of a run that completed (`toolkit run` prints it at the end)."
+                f"{path}: no finished run ({METRICS_FILE}) in it or in the folders under it (searched {MAX_DEPTH} levels "
+                f"down, as `toolkit runs` does).{unfinished} Give the folder of a run that completed (`toolkit run` "
+                "prints it at the end)."
             )
-        found.extend(children)
+        found.extend(finished)
     return found
 
 

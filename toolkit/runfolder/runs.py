@@ -84,7 +84,7 @@ def summarise_runs_under(root: Path) -> list[RunSummary]:
     root_depth = len(root.parts)
     for folder, subfolders, files in os.walk(root, followlinks=True):  # depth-bounded, so link loops end
         here = Path(folder)
-        if rundir.is_run_dir(here):
+        if rundir.is_run_dir(here) or (rundir.RECIPE_FILE in files and rundir.is_finished_run(here)):
             found.append(summarise(here))
             subfolders.clear()  # a run folder holds no other runs
         elif len(here.parts) - root_depth >= MAX_DEPTH:

@@ -10,7 +10,6 @@ from typing import Any, Callable, Protocol, Sequence
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from toolkit.training import rng
 from toolkit.training.allocator import keep_freed_memory
@@ -19,6 +18,7 @@ from toolkit.imagedata.datasets import ImageSet
 from toolkit.training.distributed import World, all_finite, global_mean
 from toolkit.errors import ToolkitError
 from toolkit.recipes.recipe import RunSettings
+from toolkit.progress import progress as progress_display
 from toolkit.training.members import joint_members
 
 
@@ -71,9 +71,11 @@ class TrainState:
     schedulers: list[Any]
     history: list[EpochRecord] = field(default_factory=list)
     bad_steps: int = 0
+    scaler: torch.amp.GradScaler | None = None  # float16 training only
 
     def state_dict(self) -> dict[str, Any]:
         return {
+            **({"scaler": self.scaler.state_dict()} if self.scaler is not None else {}),
             "encoder": self.encoder.state_dict(),
             "loss": self.loss.state_dict(),
             "optimizers": [o.state_dict() for o in self.optimizers],
@@ -92,6 +94,8 @@ class TrainState:
             sch.load_state_dict(s)
         self.history = [EpochRecord(**r) for r in state["history"]]
         self.bad_steps = int(state.get("bad_steps", 0))
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
         rng.set_state(state["rng"])
 
 
@@ -110,13 +114,16 @@ def embed_batch(encoder: nn.Module, images: ImageSet, batch: Batch, device: torc
     return EmbeddedBatch(batch.kind, embeddings, batch.labels.to(device), same)
 
 
+AUTOCAST_TYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
 class BatchLoss(nn.Module):
     """A step's forward pass as one module: embed every member of a batch, then the loss of the embedded batch.
 
     One call per step, however many encoder passes a batch needs, so that a distributed run can wrap the whole
     step in DistributedDataParallel, which then keeps the encoder's and the loss's own parameters in step.
-    With ``precision = "bfloat16"`` the encoder runs under bfloat16 autocast (its weights stay float32); the loss
-    always gets float32 embeddings.
+    With ``precision = "bfloat16"`` or ``"float16"`` the encoder runs under autocast (its weights stay float32);
+    the loss always gets float32 embeddings.
     """
 
     def __init__(self, encoder: nn.Module, loss: Loss, joint: bool, precision: str = "float32"):
@@ -124,7 +131,8 @@ class BatchLoss(nn.Module):
         self.encoder, self.loss, self.joint, self.precision = encoder, loss, joint, precision
 
     def forward(self, images: ImageSet, batch: Batch, device: torch.device) -> torch.Tensor:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
+        dtype = AUTOCAST_TYPES.get(self.precision)
+        with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             embedded = embed_batch(self.encoder, images, batch, device, self.joint)
         embedded.embeddings = embedded.embeddings.float()  # the loss and its own weights stay in float32
         return self.loss(embedded)
@@ -196,8 +204,8 @@ def train_epoch(training: Training, epoch: int, generator: torch.Generator, *, p
     batches = list(batches)[done.step:] if done.step else batches
     snapshot = _snapshot(state)
     start = time.perf_counter() - done.seconds
-    bar = tqdm(batches, desc=f"epoch {epoch}/{training.settings.epochs}", unit="batch", leave=False,
-               disable=not progress, dynamic_ncols=True, initial=done.step, total=done.step + len(batches))
+    bar = progress_display(batches, desc=f"epoch {epoch}/{training.settings.epochs}", unit="batch", enabled=progress,
+                           initial=done.step, total=done.step + len(batches))
     for batch in bar:
         if stop_requested is not None and stop_requested():
             bar.close()
@@ -228,9 +236,15 @@ def _snapshot(state: TrainState) -> dict[str, Any]:
 def _take_step(state: TrainState, value: torch.Tensor) -> None:
     for o in state.optimizers:
         o.zero_grad(set_to_none=True)
-    value.backward()
+    if state.scaler is None:
+        value.backward()
+        for o in state.optimizers:
+            o.step()
+        return
+    state.scaler.scale(value).backward()  # float16 gradients would underflow unscaled
     for o in state.optimizers:
-        o.step()
+        state.scaler.step(o)
+    state.scaler.update()
 
 
 def _skip_step(state: TrainState, value: torch.Tensor, snapshot: dict[str, Any], world: World,

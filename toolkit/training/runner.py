@@ -22,6 +22,9 @@ from toolkit.recipes.build import Components, build_components, check_against_da
 from toolkit.evaluation.calibration import calibrate_run, held_out_split
 from toolkit.errors import RunInterrupted, ToolkitError
 from toolkit.imagedata.datasets import ImageSet
+from toolkit.imagedata.augment import with_augmentation
+from toolkit.imagedata.decoding import skipped_summary
+from toolkit.imagedata.streaming import planned
 from toolkit.components.contracts import EvalContext
 from toolkit.evaluation.evaluate import embed_across_ranks, make_context, run_evaluators
 from toolkit.training.interrupt import GracefulStop
@@ -34,6 +37,7 @@ from toolkit.training.callbacks import Checkpointing, EvaluatorWatchers, LogEpoc
 from toolkit.training.epoch import (BatchLoss, EpochCallback, EpochProgress, EpochRecord, StopRequested, Training,
                                     TrainState, run_training)
 from toolkit.imagedata.transform import ImageTransform
+from toolkit.environment import environment
 from toolkit.training.validation import Monitor, choose_final, monitored_series, prepare_monitor, validating
 
 log = logging.getLogger("toolkit")
@@ -131,7 +135,7 @@ class RunSetup:
 
 def _prepare_training(setup: RunSetup, saved: dict[str, Any] | None, run_dir: Path) -> Training:
     recipe, components, device = setup.recipe, setup.components, setup.device
-    train_images = _on_device(components.dataset.split("train"), device)
+    train_images = with_augmentation(_on_device(components.dataset.split("train"), device), components.augmentation)
     components.encoder.to(device)
     components.loss.to(device)
     if recipe.run.channels_last:
@@ -139,10 +143,12 @@ def _prepare_training(setup: RunSetup, saved: dict[str, Any] | None, run_dir: Pa
     if recipe.run.compile:
         components.encoder.compile()  # in place: state_dict keys and checkpoints stay those of the plain module
     state = _train_state(recipe, components)
-    forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward,
-                        training_precision(recipe.run.precision, device))
-    training = Training(state, distributed.shard(components.sampler, setup.world), train_images, forward, recipe.run,
-                        device, setup.world)
+    precision = training_precision(recipe.run.precision, device)
+    if precision == "float16":
+        state.scaler = torch.amp.GradScaler(device.type)
+    forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward, precision)
+    sampler = planned(distributed.shard(components.sampler, setup.world), train_images)  # streamed images decode ahead
+    training = Training(state, sampler, train_images, forward, recipe.run, device, setup.world)
     if saved is not None:
         _restore(training, saved, recipe.path, run_dir)
     # after loading: DistributedDataParallel starts every rank from rank 0's weights
@@ -188,7 +194,11 @@ def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, An
     transform = ImageTransform.of(components.dataset.split("train"))
     training = _prepare_training(setup, saved, run_dir)
     precision = _announce_precision(recipe.run.precision, setup.device)
-    if saved is not None:
+    if saved is not None and training.start_epoch > recipe.run.epochs:
+        log.info("resuming %s: it has trained all %d epochs of run.epochs = %d, so it evaluates and writes the results "
+                 "again (to train further, raise it with --set run.epochs=N)", run_dir, training.start_epoch - 1,
+                 recipe.run.epochs)
+    elif saved is not None:
         log.info("resuming %s from epoch %d%s", run_dir, training.start_epoch,
                  f" step {training.partial.step}" if training.partial else "")
     _write_run_start(run_dir, recipe, transform)
@@ -218,15 +228,16 @@ def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, An
         "wall_seconds": round(time.perf_counter() - started, 2),
         "device": str(setup.device),
         "precision": precision,
+        "environment": environment(setup.device, precision),
         **selection,
         **evaluation.as_dict(),
+        **skipped_summary(components.dataset.skipped),
     }
     _write_results(run_dir, recipe.stem, components.encoder, history, metrics, setup.monitor)
     if board:
         board.metrics(evaluation.flat(), history[-1].epoch if history else 0)
     _write_status(run_dir, "finished", recipe.stem)
     write_report(run_dir)
-    log.info("run folder: %s", run_dir)
     return RunResult(run_dir, metrics)
 
 

@@ -18,7 +18,7 @@ def require(where: str) -> None:
     except ImportError:
         raise ToolkitError(
             f"{where}: run.tensorboard = true needs the tensorboard package, which is not installed. Install it "
-            "(`pip install tensorboard`, or `pip install 'toolkit[tensorboard]'`), or set run.tensorboard = false."
+            "(`pip install tensorboard`, or `pip install 'metric-toolkit[tensorboard]'`), or set run.tensorboard = false."
         ) from None
 
 

@@ -18,6 +18,7 @@ def test_one_component_of_every_kind_is_registered_under_the_plugins_name():
     assert registered("samplers")["class_pairs"] == PLUGIN
     assert registered("miners")["hard_pairs"] == PLUGIN
     assert registered("evaluators")["centroid"] == PLUGIN
+    assert registered("augmentations")["salt_and_pepper"] == PLUGIN
 
 
 def _csv_overrides(folder: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""The class_pairs sampler, the hard_pairs miner, the mined_cosine loss and the centroid evaluator."""
+"""The class_pairs sampler, the hard_pairs miner, the mined_cosine loss, the centroid evaluator and salt_and_pepper."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from toolkit.api import EmbeddedBatch, EvalContext, Miner, Sampler
+from toolkit_plugin_example.augment import SaltAndPepper
 from toolkit_plugin_example.evaluator import CentroidEvaluator
 from toolkit_plugin_example.mined_loss import MinedCosineLoss
 from toolkit_plugin_example.miner import HardPairsMiner
@@ -50,3 +51,12 @@ def test_the_evaluator_reports_accuracy_and_announces_its_per_class_file(tmp_pat
     context = EvalContext(None, None, vectors.__getitem__, tmp_path, 0, torch.device("cpu"))
     assert CentroidEvaluator().evaluate(context) == {"accuracy": pytest.approx(2 / 3)}
     assert context.artifacts == {"per_class": "centroid_accuracy.json"}
+
+
+def test_salt_and_pepper_changes_about_its_share_of_pixels_to_black_or_white():
+    image = torch.full((1, 100, 100), 128, dtype=torch.uint8)
+    torch.manual_seed(0)
+    noisy = SaltAndPepper(amount=0.1)(image)
+    changed = noisy != 128
+    assert noisy.dtype == torch.uint8 and noisy.shape == image.shape
+    assert 800 < int(changed.sum()) < 1200 and set(noisy[changed].tolist()) == {0, 255}

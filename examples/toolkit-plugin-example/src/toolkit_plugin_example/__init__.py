@@ -5,6 +5,7 @@ It imports only :mod:`toolkit.api`, and declares the plugin API range it was wri
 
 from toolkit.api import hookimpl
 
+from .augment import SaltAndPepper
 from .csv_dataset import pixel_csv
 from .encoder import ConvEncoder
 from .evaluator import CentroidEvaluator
@@ -45,3 +46,8 @@ def register_miners(register):
 @hookimpl
 def register_evaluators(register):
     register("centroid", CentroidEvaluator)
+
+
+@hookimpl
+def register_augmentations(register):
+    register("salt_and_pepper", SaltAndPepper)

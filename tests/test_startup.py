@@ -1,0 +1,84 @@
+"""What start-up leaves out: torch before a recipe file is found and parsed; torch._dynamo, scikit-learn, scipy
+and matplotlib for `toolkit validate`. (benchmarks/startup.py measures the seconds.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+SLOW_MODULES = ["torch._dynamo", "sklearn", "scipy.stats._stats_py", "scipy.special._ufuncs", "matplotlib.pyplot",
+                "toolkit.training.runner"]
+
+
+def _imported_after(args: list[str], cwd) -> tuple[subprocess.CompletedProcess, dict[str, bool]]:
+    probe = ("import sys, json\nfrom toolkit.cli.main import main\n"
+             f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+             f"print(json.dumps({{m: m in sys.modules for m in {SLOW_MODULES + ['torch']!r}}}), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, cwd=cwd)
+    return done, json.loads(done.stderr.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("text", [None, "[run\nepochs = 2\n"], ids=["missing file", "malformed TOML"])
+def test_a_bad_recipe_file_is_reported_before_torch_is_imported(tmp_path, text):
+    recipe = tmp_path / "recipe.toml"
+    if text is not None:
+        recipe.write_text(text)
+    done, imported = _imported_after(["validate", str(recipe)], tmp_path)
+    assert ("does not exist" if text is None else "not valid TOML") in done.stderr
+    assert imported["torch"] is False
+
+
+def test_validate_imports_no_slow_module_it_does_not_need(tiny_mnist, write_recipe, tmp_path):
+    recipe = write_recipe(f"""
+        [dataset]
+        name = "mnist"
+        data_dir = "{tiny_mnist}"
+        [sampler]
+        name = "pairs"
+        batch_size = 8
+        [encoder]
+        name = "small_cnn"
+        [loss]
+        name = "contrastive"
+        [optimizer]
+        name = "Adam"
+        lr = 0.001
+        [scheduler]
+        name = "CosineAnnealingLR"
+        T_max = 5
+        [[evaluators]]
+        name = "knn"
+        [[evaluators]]
+        name = "kmeans"
+    """)
+    done, imported = _imported_after(["validate", str(recipe)], tmp_path)
+    assert "OK" in done.stdout, done.stderr
+    assert [m for m in SLOW_MODULES if imported[m]] == []
+
+
+def test_a_negative_learning_rate_is_still_caught_by_validate(quick_recipe):
+    from click.testing import CliRunner
+
+    from toolkit.cli.main import main
+
+    result = CliRunner().invoke(main, ["validate", str(quick_recipe), "--set", "optimizer.lr=-0.1"])
+    assert result.exit_code == 2 and "Invalid learning rate: -0.1" in result.output
+
+
+@pytest.mark.slow
+def test_the_startup_benchmark_prints_every_command_beside_the_floor(capsys):
+    import importlib.util
+
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("startup", REPO / "benchmarks" / "startup.py")
+    startup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(startup)
+    startup.main(["--smoke"])
+    rows = [line.split("|")[1].strip() for line in capsys.readouterr().out.splitlines() if line.startswith("| ")][2:]
+    assert rows == ['floor: python -c "import torch"', "validate quickstart.toml", "compare (two images)",
+                    "search (saved index, k=5)", "validate: missing recipe file", "validate: malformed TOML"]

@@ -1,0 +1,73 @@
+"""Training-time augmentation: the recipe's ``[[augment]]`` steps on uint8 images, each image drawing its own parameters.
+
+The steps are built like any component (``torchvision.transforms.v2`` classes by name, or a plugin's
+``register_augmentations``). They draw from torch's global generator, which the run seeds and checkpoints,
+so a run and its resumption draw the same parameters. Evaluation sees the images without them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from toolkit.errors import ToolkitError
+from toolkit.imagedata.datasets import ImageSet
+
+
+class Augmentation:
+    """Steps ``(name, transform)`` applied in order to one ``uint8`` image ``(C, H, W)`` at a time."""
+
+    def __init__(self, steps: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]]):
+        self.steps = steps
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        """A batch ``(N, C, H, W)``, every image transformed with its own random draw."""
+        out = torch.empty_like(images)
+        for i, image in enumerate(images):
+            for _, step in self.steps:
+                image = step(image)
+            out[i] = image
+        return out
+
+    def check(self, example: torch.Tensor, where: str) -> None:
+        """Run every step on ``example`` (one training image) and refuse one that fails or changes its shape or type."""
+        image = example
+        for index, (name, step) in enumerate(self.steps):
+            try:
+                image = step(image)
+            except Exception as exc:  # noqa: BLE001  any failure here is the step's parameters against these images
+                raise ToolkitError(
+                    f"{where}: [[augment]] {index} ({name!r}) fails on the training images, shaped {tuple(example.shape)} "
+                    f"{example.dtype}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. Change its "
+                    "parameters or remove it."
+                ) from None
+            if not isinstance(image, torch.Tensor) or image.shape != example.shape or image.dtype != example.dtype:
+                got = f"{tuple(image.shape)} {image.dtype}" if isinstance(image, torch.Tensor) else type(image).__name__
+                raise ToolkitError(
+                    f"{where}: [[augment]] {index} ({name!r}) turns a {tuple(example.shape)} {example.dtype} training "
+                    f"image into {got}; every step must keep the image's shape and uint8 pixels (a crop needs "
+                    f"size = {list(example.shape[1:])}; normalise with the dataset's normalize, mean and std)."
+                )
+
+
+@dataclass
+class AugmentedImageSet(ImageSet):
+    """A training split whose batches go through an :class:`Augmentation` before they become floats."""
+
+    augmentation: Augmentation | None = None
+
+    def batch(self, indices: torch.Tensor) -> torch.Tensor:
+        images = self.images[indices.reshape(-1)]
+        if self.augmentation is not None:
+            images = self.augmentation(images)
+        return self.to_float(images)
+
+
+def with_augmentation(images: ImageSet, augmentation: Augmentation | None) -> ImageSet:
+    """``images`` whose batches are augmented (``images`` itself without augmentation)."""
+    if augmentation is None or not augmentation.steps:
+        return images
+    return AugmentedImageSet(images.images, images.labels, images.mean, images.std, images.class_names, augmentation)
+
