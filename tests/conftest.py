@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 import os
 import struct
 import textwrap
@@ -225,3 +226,18 @@ def mkdocs_hooks():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def offline_weights(recipe: Path, folder: Path) -> tuple[str, ...]:
+    """Overrides that replace a recipe's downloaded pretrained weights by a local file of random weights of the same
+    torchvision architecture (tests never download)."""
+    encoder = tomllib.loads(recipe.read_text())["encoder"]
+    if encoder.get("name") != "torchvision" or not encoder.get("weights"):
+        return ()
+    import torch
+    import torchvision
+
+    path = folder / f"{encoder['arch']}-random.pth"
+    if not path.exists():
+        torch.save(torchvision.models.get_model(encoder["arch"]).state_dict(), path)
+    return ('encoder.weights=""', f'encoder.weights_path="{path}"')

@@ -143,6 +143,11 @@ class Workspace:
         self._stack.callback(setattr, target, name, old)
 
 
+
+def _monitoring(ws: Workspace, monitor: str) -> list[str]:
+    """The quick recipe with a validation split, monitoring ``monitor``."""
+    return ws.run("dataset.validation=0.2", f'run.monitor="{monitor}"')
+
 @dataclass(frozen=True)
 class Case:
     """One mistake. ``setup`` prepares it and returns the CLI arguments; the message must contain every ``expect``
@@ -644,6 +649,27 @@ CASES: list[Case] = [
     Case("evaluator-unknown-split", "evaluator asked for a split the dataset does not have",
          lambda ws: ws.run('evaluators.0.query="validation"'),
          ("{recipe}", "[[evaluators]] 0 ('knn')", "'validation'", "train, test")),
+    Case("validation-share-out-of-range", "validation share outside (0, 1)",
+         lambda ws: ws.run("dataset.validation=1.5"),
+         ("{recipe}", "dataset.validation", "strictly between 0 and 1", "validation = 0.1")),
+    Case("validation-class-with-one-image", "validation split with a class of a single image",
+         lambda ws: ws.run("dataset.validation=0.2", recipe=ws.mnist_recipe(ws.mnist(np.r_[np.arange(197) % 9, [9, 9, 9]]))),
+         ("{recipe}", "validation split", "single image (9)", "Raise dataset.validation")),
+    Case("validation-share-too-small", "validation share too small to hold every class",
+         lambda ws: ws.run("dataset.validation=0.1", "dataset.limit=60"),
+         ("{recipe}", "dataset.validation = 0.1", "6 of the 60 training images", "raise dataset.validation")),
+    Case("monitor-unknown-metric", "monitored metric that the evaluator does not produce",
+         lambda ws: _monitoring(ws, "knn.precision_at_2"),
+         ("{recipe}", "run.monitor = 'knn.precision_at_2'", "knn.precision_at_1", "knn.map_at_r")),
+    Case("monitor-unknown-evaluator", "monitored metric of an evaluator the recipe does not have",
+         lambda ws: _monitoring(ws, "kmeans.nmi"),
+         ("{recipe}", "run.monitor = 'kmeans.nmi'", "evaluator.metric", "(knn)")),
+    Case("final-best-without-validation", "final = \"best\" without a validation metric",
+         lambda ws: ws.run('run.final="best"'),
+         ("{recipe}", 'run.final = "best"', "run.monitor", 'run.final = "last"')),
+    Case("monitor-without-validation", "monitored metric without a validation split",
+         lambda ws: ws.run('run.monitor="knn.precision_at_1"'),
+         ("{recipe}", "run.monitor", "train, test", "validation = 0.1 under [dataset]")),
     Case("device-typo", "device that does not exist",
          lambda ws: ws.run('run.device="gpu"'),
          ("{recipe}", "run.device", "'cuda'")),

@@ -99,10 +99,10 @@ def test_cli_prints_one_paragraph_and_exits_2_without_traceback(write_recipe):
     assert "Traceback" not in result.output and str(path) in result.output
 
 
-def test_validate_accepts_every_shipped_recipe(monkeypatch):
+def test_validate_accepts_every_shipped_recipe(monkeypatch, tmp_path):
     from pathlib import Path
 
-    from tests.conftest import REPO, SHARED_DATA
+    from tests.conftest import REPO, SHARED_DATA, offline_weights
 
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shipped recipes read real data; {SHARED_DATA} is absent")
@@ -112,5 +112,6 @@ def test_validate_accepts_every_shipped_recipe(monkeypatch):
     for path in recipes:
         if path.name == "fashion_folder.toml" and not (SHARED_DATA / "fashion_folder").is_dir():
             continue  # its folder is written by benchmarks/make_image_folder.py, not shipped
-        result = CliRunner().invoke(main, ["validate", str(path)])
+        sets = [arg for o in offline_weights(path, tmp_path) for arg in ("--set", o)]
+        result = CliRunner().invoke(main, ["validate", str(path), *sets])
         assert result.exit_code == 0, result.output

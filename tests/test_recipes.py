@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import REPO, write_faces
+from tests.conftest import REPO, offline_weights, write_faces
 from toolkit.cli.main import main
 from toolkit.training.runner import run
 
@@ -20,7 +20,7 @@ MNIST_RECIPES = ["mnist_mlp_siamese.toml", "mnist_triplet.toml", "mnist_center_l
 
 def data_overrides(name: str, tiny_mnist, tiny_faces) -> tuple[str, ...]:
     """Point a recipe at the tiny test data instead of the real data root."""
-    if name in ("faces_siamese.toml", "faces_resnet.toml"):
+    if name in ("faces_siamese.toml", "faces_resnet.toml", "faces_pretrained.toml"):
         return (f'dataset.folder="{tiny_faces}"',)
     if name == "fashion_folder.toml":  # ten class folders of small images
         return (f'dataset.folder="{write_faces(tiny_faces.parent / "fashion", 10, 3)}"',)
@@ -46,8 +46,9 @@ def tiny_att_faces(root: Path) -> Path:
 
 
 @pytest.mark.parametrize("name", RECIPES)
-def test_recipe_validates(name, tiny_mnist, tiny_faces):
-    sets = [arg for o in data_overrides(name, tiny_mnist, tiny_faces) for arg in ("--set", o)]
+def test_recipe_validates(name, tiny_mnist, tiny_faces, tmp_path):
+    overrides = (*data_overrides(name, tiny_mnist, tiny_faces), *offline_weights(REPO / "recipes" / name, tmp_path))
+    sets = [arg for o in overrides for arg in ("--set", o)]
     result = CliRunner().invoke(main, ["validate", str(REPO / "recipes" / name), *sets])
     assert result.exit_code == 0, result.output
 

@@ -8,6 +8,7 @@ import torch
 
 from tests.conftest import pairs_recipe, write_faces
 from toolkit.api import ImageFiles, ImageReader, ImageSet, ToolkitError, load_images
+from toolkit.imagedata.holdout import hold_out_validation
 from toolkit.imagedata.streaming import PlannedSampler, StreamedImages
 from toolkit_plugins.datasets.image_folder import image_folder
 from toolkit_plugins.samplers import PairSampler
@@ -96,3 +97,15 @@ def test_two_processes_reading_their_shares_match_one_process(load, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     one = run(recipe, output=str(tmp_path / "one"), progress=False).run_dir
     assert first_epoch_loss(work / "two") == pytest.approx(first_epoch_loss(one), rel=TOLERANCE)
+
+
+def test_a_validation_split_held_out_of_streamed_images_stays_streamed(tmp_path):
+    write_faces(tmp_path / "people", 6, 6)
+    dataset = image_folder(folder=str(tmp_path / "people"), train_classes=4, load="stream", workers=0)
+    hold_out_validation(dataset, 0.34, "recipe.toml")
+    train, validation = dataset.split("train"), dataset.split("validation")
+    assert isinstance(validation.images, StreamedImages) and isinstance(train.images, StreamedImages)
+    assert len(validation) == 9 and len(train) == 15
+    held = dataset.holdout["train_indices"]
+    whole = image_folder(folder=str(tmp_path / "people"), train_classes=4, load="memory").split("train")
+    assert torch.equal(validation.images[torch.arange(9)], whole.images[torch.tensor(held)])

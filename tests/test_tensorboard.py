@@ -27,3 +27,15 @@ def test_tensorboard_logs_the_loss_of_every_epoch_and_the_metrics(quick_recipe, 
     losses = [e.value for e in events.Scalars("train/loss")]
     assert losses == pytest.approx([e["loss"] for e in result.metrics["epochs"]])
     assert events.Scalars("knn/precision_at_1")[0].value == pytest.approx(result.metrics["evaluation"]["knn"]["precision_at_1"])
+
+
+def test_tensorboard_logs_the_validation_metrics_of_every_validated_epoch(quick_recipe, tmp_path):
+    pytest.importorskip("tensorboard", reason="tensorboard is not installed (it is optional)")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    overrides = ("run.tensorboard=true", "dataset.validation=0.1", 'run.monitor="knn.precision_at_1"')
+    result = run(quick_recipe, overrides=overrides, output=str(tmp_path / "run"), progress=False)
+    events = EventAccumulator(str(result.run_dir / "tensorboard"))
+    events.Reload()
+    logged = [e.value for e in events.Scalars("validation/knn.precision_at_1")]
+    assert logged == pytest.approx([e["validation"]["knn.precision_at_1"] for e in result.metrics["epochs"]])

@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     # parameters of nested components, and the hint for an unknown name
     "Parameter": "toolkit.components.params",
     "check_parameters": "toolkit.components.params",
+    "LazyFactory": "toolkit.components.lazy",
     "did_you_mean": "toolkit.errors",
     # files an evaluator writes
     "write_atomic": "toolkit.runfolder.rundir",

@@ -1,6 +1,6 @@
 """Built-in augmentations: the random image transforms of ``torchvision.transforms.v2``, by their class names."""
 
-from toolkit.api import hookimpl
+from toolkit.api import LazyFactory, hookimpl
 
 NAMES = (
     "RandomResizedCrop", "RandomCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomRotation", "RandomAffine",
@@ -13,8 +13,5 @@ NAMES = (
 
 @hookimpl
 def register_augmentations(register):
-    from torchvision.transforms import v2
-
-    for name in NAMES:
-        if hasattr(v2, name):  # older torchvision releases lack some
-            register(name, getattr(v2, name))
+    for name in NAMES:  # imported on first use: loading plugins must not import torchvision
+        register(name, LazyFactory("torchvision.transforms.v2", name))

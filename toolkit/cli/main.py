@@ -102,7 +102,12 @@ def validate(recipe: str, overrides: tuple[str, ...], show: bool) -> None:
         from toolkit.training.runner import pick_device
 
         pick_device(parsed.run.device, parsed.path)
-    check_against_data(parsed, build_components(parsed))
+    components = build_components(parsed)
+    check_against_data(parsed, components)
+    if parsed.run.monitor is not None:  # measures the untrained encoder once, as `toolkit run` does before training
+        from toolkit.training.validation import prepare_monitor
+
+        prepare_monitor(parsed, components)
     if show:
         from toolkit.cli.resolved import format_resolved
 

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import pydantic
 
+from toolkit.components.lazy import resolved
 from toolkit.errors import did_you_mean
 
 
@@ -73,6 +74,7 @@ def _signature_target(factory: Callable[..., Any]) -> Callable[..., Any]:
 
 def parameters(factory: Callable[..., Any]) -> list[Parameter]:
     """The keyword parameters a recipe may give to ``factory``."""
+    factory = resolved(factory)
     target = _signature_target(factory)
     try:
         hints = typing.get_type_hints(target, include_extras=True)
@@ -116,7 +118,7 @@ def argument_docs(docstring: str) -> dict[str, str]:
 
 
 def accepts_any_keyword(factory: Callable[..., Any]) -> bool:
-    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values())
+    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(resolved(factory)).parameters.values())
 
 
 def parameter_model(factory: Callable[..., Any], *, exclude: tuple[str, ...] = ()) -> type[pydantic.BaseModel]:

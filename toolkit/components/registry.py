@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from toolkit.components import hookspecs
 from toolkit.components.kinds import KINDS, SINGULAR
+from toolkit.components.lazy import resolved
 from toolkit.errors import ToolkitError, did_you_mean
 from toolkit.components.params import Parameter, parameters
 from toolkit.components.loading import LoadedPlugins, load_plugins
@@ -25,7 +26,7 @@ class Component:
 
     @property
     def summary(self) -> str:
-        doc = inspect.getdoc(self.factory) or ""
+        doc = inspect.getdoc(resolved(self.factory)) or ""
         return doc.strip().splitlines()[0] if doc.strip() else ""
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -91,6 +91,8 @@ class Dataset:
     name: str
     loaders: dict[str, Callable[[], ImageSet]]
     limit: int | None = None
+    holdout: dict[str, Any] | None = None
+    """How the validation split was held out of the training images (share, seed, indices), when it was."""
     skipped: dict[str, list[str]] = field(default_factory=dict)
     _loaded: dict[str, ImageSet] = field(default_factory=dict, repr=False)
 

@@ -85,6 +85,10 @@ class StreamedImages:
             return self._checked(decode_one(self.files, self.reader, operator.index(key)))
         return self.gather(torch.as_tensor(key).reshape(-1).contiguous())
 
+    def take(self, indices: torch.Tensor) -> "StreamedImages":
+        """The images at ``indices``, still streamed (nothing is decoded)."""
+        return StreamedImages(self.files.take(indices.tolist()), self.reader, self.image_shape, workers=self.workers)
+
     def plan(self, blocks: list[torch.Tensor]) -> None:
         """Decode these blocks of indices next, in this order, ahead of the batches that ask for them."""
         self._plan.blocks = [torch.unique(b) for b in blocks]

@@ -16,6 +16,7 @@ from torch import nn
 from toolkit.components.contracts import Evaluator, Loss, Miner, Sampler
 from toolkit.imagedata.augment import Augmentation
 from toolkit.imagedata.datasets import Dataset
+from toolkit.imagedata.holdout import VALIDATION, check_validation_pairs, hold_out_validation
 from toolkit.errors import ToolkitError, did_you_mean
 from toolkit.components.params import check_parameters, parameters
 from toolkit.recipes.recipe import ComponentSpec, Recipe
@@ -69,12 +70,7 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
             f"(`toolkit list samplers`)."
         )
 
-    evaluators = []
-    for spec in recipe.evaluators:
-        evaluator = _build(registry, "evaluators", spec, where)
-        if not isinstance(evaluator, Evaluator):
-            raise _wrong_kind(registry, "evaluators", spec, evaluator, "a toolkit.api.Evaluator (a subclass of it)")
-        evaluators.append((spec.name, evaluator))
+    evaluators = [(spec.name, build_evaluator(spec, registry, where)) for spec in recipe.evaluators]
 
     _check_optimizers(recipe, loss, where)
     if recipe.run.tensorboard:
@@ -83,13 +79,22 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
     return Components(dataset, sampler, encoder, loss, evaluators, augmentation)
 
 
+def build_evaluator(spec: ComponentSpec, registry: Registry, where: str) -> Evaluator:
+    """One ``[[evaluators]]`` entry, built and checked to be an :class:`Evaluator`."""
+    evaluator = _build(registry, "evaluators", spec, where)
+    if not isinstance(evaluator, Evaluator):
+        raise _wrong_kind(registry, "evaluators", spec, evaluator, "a toolkit.api.Evaluator (a subclass of it)")
+    return evaluator
+
+
 def build_dataset(recipe: Recipe, registry: Registry | None = None) -> Dataset:
-    """The recipe's dataset (splits load lazily), with ``dataset.limit`` applied."""
+    """The recipe's dataset (splits load lazily), with ``dataset.limit`` and ``dataset.validation`` applied."""
     registry = registry or default_registry()
     dataset = _build(registry, "datasets", recipe.dataset, str(recipe.path))
     if not isinstance(dataset, Dataset):
         raise _wrong_kind(registry, "datasets", recipe.dataset, dataset, "a toolkit.imagedata.datasets.Dataset")
     dataset.limit = recipe.dataset_limit
+    hold_out_validation(dataset, recipe.dataset_validation, str(recipe.path))
     return dataset
 
 
@@ -124,6 +129,8 @@ def check_against_data(recipe: Recipe, components: Components) -> None:
     """The checks that need the data: every split reads through, and the encoder takes the training images."""
     for split in components.dataset.split_names:  # a truncated or mismatched file stops the run before any work
         components.dataset.split(split)
+    if VALIDATION in components.dataset.split_names:
+        check_validation_pairs(components.dataset.split(VALIDATION), str(recipe.path))
     for index, (name, evaluator) in enumerate(components.evaluators):
         for split in evaluator.splits:
             if split not in components.dataset.split_names:

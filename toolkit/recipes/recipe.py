@@ -59,12 +59,26 @@ class RunSettings(pydantic.BaseModel):
     """Images embedded at once during evaluation (bounds memory, not results)."""
     tensorboard: bool = False
     """Log losses and metrics for TensorBoard into ``<run folder>/tensorboard`` (needs the ``tensorboard`` package)."""
+    monitor: str | None = None
+    """``evaluator.metric`` (such as ``knn.precision_at_1``) measured on the validation split during training: that
+    evaluator runs with the validation split as its query (and as its own gallery, each image left out). Needs a
+    validation split: ``[dataset] validation = 0.1`` or a dataset that has one."""
+    monitor_mode: Literal["max", "min"] | None = None
+    """Whether a higher or a lower monitored value is better. Default: ``min`` for names with loss, error, eer or
+    distance in them, ``max`` otherwise."""
+    validate_every: int = pydantic.Field(1, ge=1)
+    """Measure ``monitor`` after every this many epochs (and after the last one)."""
+    final: Literal["best", "last"] = "last"
+    """Which weights are evaluated on the test split and exported: the last epoch's, or those of the epoch with the
+    best monitored value (``best.pt``, which needs ``monitor``)."""
+    patience: int | None = pydantic.Field(None, ge=1)
+    """Stop training after this many validations in a row without a better monitored value (needs ``monitor``)."""
 
 
 MAX_RECIPE_BYTES = 1024 * 1024
 SECTIONS = ("run", "dataset", "sampler", "encoder", "loss", "miner", "optimizer", "scheduler", "evaluators", "augment")
 REQUIRED_SECTIONS = ("dataset", "sampler", "encoder", "loss")
-DATASET_CORE_KEYS = ("limit",)
+DATASET_CORE_KEYS = ("limit", "validation")
 
 
 @dataclass
@@ -94,6 +108,7 @@ class Recipe:
     evaluators: list[ComponentSpec] = field(default_factory=list)
     augment: list[ComponentSpec] = field(default_factory=list)
     dataset_limit: int | None = None
+    dataset_validation: float | None = None
     optimizer_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     warmup_epochs: int = 0
     name: str | None = None
@@ -198,6 +213,8 @@ def _structure(data: dict[str, Any], path: Path) -> Recipe:
     limit = dataset.params.pop("limit", None)
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise ToolkitError(f"{path}: dataset.limit must be a positive integer (how many items of each split to keep); got {limit!r}.")
+    validation = _validation_share(dataset.params.pop("validation", None), path)
+    _check_selection(run, path)
 
     loss = _component(data["loss"], "loss", path)
     loss_optimizer = None
@@ -216,7 +233,7 @@ def _structure(data: dict[str, Any], path: Path) -> Recipe:
         path=path, data=data, run=run, dataset=dataset, sampler=_component(data["sampler"], "sampler", path),
         encoder=_component(data["encoder"], "encoder", path), loss=loss, optimizer=optimizer, scheduler=scheduler,
         loss_optimizer=loss_optimizer, miner=miner, evaluators=evaluators, augment=augment, dataset_limit=limit,
-        optimizer_groups=groups, warmup_epochs=warmup,
+        dataset_validation=validation, optimizer_groups=groups, warmup_epochs=warmup,
     )
 
 
@@ -244,6 +261,36 @@ def _optimizer_extras(optimizer: ComponentSpec, scheduler: ComponentSpec | None,
         raise ToolkitError(f"{path}: optimizer.warmup_epochs cannot precede ReduceLROnPlateau, which follows the loss "
                            "rather than the epoch. Remove warmup_epochs or choose an epoch-based [scheduler].")
     return groups, warmup
+
+
+def _validation_share(share: Any, path: Path) -> float | None:
+    """``[dataset] validation``: the share of the training images held out, strictly between 0 and 1."""
+    if share is None:
+        return None
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+        raise ToolkitError(
+            f"{path}: dataset.validation must be a number strictly between 0 and 1, the share of the training images "
+            f"held out for validation; got {share!r}. Write for example validation = 0.1 under [dataset]."
+        )
+    return float(share)
+
+
+def _check_selection(run: RunSettings, path: Path) -> None:
+    """``final = "best"`` and ``patience`` need a monitored metric to choose by."""
+    if run.monitor is not None:
+        return
+    if run.final == "best":
+        raise ToolkitError(
+            f'{path}: run.final = "best" needs a validation metric to choose the best epoch by, but the recipe sets no '
+            'run.monitor. Add run.monitor = "knn.precision_at_1" (an evaluator.metric of the recipe) and a validation '
+            'split (validation = 0.1 under [dataset]), or set run.final = "last".'
+        )
+    if run.patience is not None:
+        raise ToolkitError(
+            f"{path}: run.patience stops training when the validation metric stops improving, but the recipe sets no "
+            'run.monitor. Add run.monitor = "knn.precision_at_1" and validation = 0.1 under [dataset], or remove '
+            "run.patience."
+        )
 
 
 def _table(value: Any, section: str, path: Path) -> dict[str, Any]:

@@ -74,7 +74,9 @@ def recipe_schema(registry: Registry | None = None) -> dict[str, Any]:
     defs["scheduler"] = torch_section("learning-rate scheduler", scheduler_classes(), "optimizer")
     optimizer = {"$ref": "#/$defs/optimizer"}
     limit = {"limit": {"type": "integer", "minimum": 1,
-                       "description": "Keep only the first `limit` items of every split (quick runs)."}}
+                       "description": "Keep only the first `limit` items of every split (quick runs)."},
+             "validation": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
+                            "description": "Share of the training images held out as a stratified validation split."}}
     loss_extra = {"optimizer": {**optimizer, "description": "An optimizer of its own for the loss's parameters (class centers, proxies)."}}
     run = RunSettings.model_json_schema(schema_generator=_LenientSchema)
     run.pop("title", None)

@@ -17,13 +17,19 @@ def _pyplot():
     return plt
 
 
-def loss_curve(epochs: list[int], losses: list[float], path: Path, title: str, ylabel: str = "mean training loss") -> None:
-    """A loss per epoch (the mean training loss unless ``ylabel`` says otherwise)."""
+def loss_curve(epochs: list[int], losses: list[float], path: Path, title: str, ylabel: str = "mean training loss",
+               second: tuple[str, list[int], list[float]] | None = None) -> None:
+    """A loss per epoch (the mean training loss unless ``ylabel`` says otherwise); ``second`` adds a named series
+    (a validation metric) on its own axis at the right."""
     from matplotlib.ticker import MaxNLocator
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(epochs, losses, marker="o")
+    if second is not None and second[1]:
+        right = ax.twinx()
+        right.plot(second[1], second[2], marker="s", color="tab:orange")
+        right.set_ylabel(second[0], color="tab:orange")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)

@@ -40,14 +40,17 @@ class SavePoint:
 
 @dataclass
 class LogEpoch:
-    """One log line per epoch: loss, time, speed, learning rate and skipped steps."""
+    """One log line per epoch: loss, time, speed, learning rate, skipped steps and the monitored validation metric."""
 
     epochs: int
+    monitor: str | None = None
 
     def on_epoch_end(self, record: EpochRecord) -> None:
-        log.info("epoch %d/%d  loss %.5f  %.1fs  %.0f images/s  lr %.3g%s", record.epoch, self.epochs, record.loss,
+        validated = record.validation and self.monitor in record.validation
+        log.info("epoch %d/%d  loss %.5f  %.1fs  %.0f images/s  lr %.3g%s%s", record.epoch, self.epochs, record.loss,
                  record.seconds, record.images_per_second, record.lr,
-                 f"  skipped {record.bad_steps} non-finite steps" if record.bad_steps else "")
+                 f"  skipped {record.bad_steps} non-finite steps" if record.bad_steps else "",
+                 f"  validation {self.monitor} {record.validation[self.monitor]:.4f}" if validated else "")
 
 
 @dataclass

@@ -30,6 +30,8 @@ class EpochRecord:
     images_per_second: float
     bad_steps: int
     lr: float
+    validation: dict[str, float] | None = None
+    """The monitored evaluator's metrics on the validation split (``knn.precision_at_1``), after validated epochs."""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -157,7 +159,9 @@ class Training:
 
 
 class EpochCallback(Protocol):
-    """Called after every complete epoch, in list order (logging, checkpoints, TensorBoard, watchers, ...)."""
+    """Called after every complete epoch, in list order (logging, checkpoints, TensorBoard, watchers, ...).
+
+    A callback with a true ``stop_training`` attribute ends training before the next epoch (early stopping)."""
 
     def on_epoch_end(self, record: EpochRecord) -> None: ...
 
@@ -168,6 +172,8 @@ def run_training(training: Training, callbacks: Sequence[EpochCallback], *, prog
     keep_freed_memory()
     settings = training.settings
     for epoch in range(training.start_epoch, settings.epochs + 1):
+        if any(getattr(callback, "stop_training", False) for callback in callbacks):
+            break
         generator = torch.Generator().manual_seed(settings.seed * 1_000_003 + epoch)
         partial = training.partial if training.partial is not None and training.partial.epoch == epoch else None
         record = train_epoch(training, epoch, generator, progress=progress, resume_from=partial,

@@ -39,6 +39,7 @@ from toolkit.training.epoch import (BatchLoss, EpochCallback, EpochProgress, Epo
                                     TrainState, run_training)
 from toolkit.imagedata.transform import ImageTransform
 from toolkit.environment import environment
+from toolkit.training.validation import Monitor, choose_final, monitored_series, prepare_monitor, validating
 
 log = logging.getLogger("toolkit")
 
@@ -70,7 +71,7 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
     torch.manual_seed(recipe.run.seed)
     components = build_components(recipe, registry)
     check_against_data(recipe, components)
-    setup = RunSetup(recipe, components, device, world)
+    setup = RunSetup(recipe, components, device, world, prepare_monitor(recipe, components, registry, world))
     if not world.is_main:
         with distributed.process_group(world, device):
             return _follow_rank_0(setup)
@@ -132,6 +133,7 @@ class RunSetup:
     components: Components
     device: torch.device
     world: distributed.World
+    monitor: Monitor | None = None
 
 
 def _prepare_training(setup: RunSetup, saved: dict[str, Any] | None, run_dir: Path) -> Training:
@@ -206,10 +208,12 @@ def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, An
 
     checkpoints = Checkpointing(run_dir / rundir.CHECKPOINT_FILE, training.state,
                                 checkpoint.recipe_fingerprint(recipe.data), setup.world.size, point)
-    callbacks = [LogEpoch(recipe.run.epochs), checkpoints, *([board] if board else []),
+    callbacks = [*validating(setup.monitor, training.state, components, setup.device, run_dir),
+                 LogEpoch(recipe.run.epochs, recipe.run.monitor), checkpoints, *([board] if board else []),
                  EvaluatorWatchers.of(components.evaluators, lambda: _eval_context(setup, run_dir))]
     _train(training, callbacks, checkpoints, stop, progress, recipe.path)
     point.evaluating = True
+    selection = choose_final(setup.monitor, training.state, run_dir)  # best.pt's weights when run.final = "best"
 
     log.info("evaluating with %s", ", ".join(n for n, _ in components.evaluators) or "no evaluators")
     context = _eval_context(setup, run_dir, embed_across_ranks(components.dataset, components.encoder, setup.device,
@@ -228,10 +232,11 @@ def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, An
         "device": str(setup.device),
         "precision": precision,
         "environment": environment(setup.device, precision),
+        **selection,
         **evaluation.as_dict(),
         **skipped_summary(components.dataset.skipped),
     }
-    _write_results(run_dir, recipe.stem, components.encoder, history, metrics)
+    _write_results(run_dir, recipe.stem, components.encoder, history, metrics, setup.monitor)
     if board:
         board.metrics(evaluation.flat(), history[-1].epoch if history else 0)
     _write_status(run_dir, "finished", recipe.stem)
@@ -278,10 +283,11 @@ def _train(training: Training, callbacks: list[EpochCallback], checkpoints: Chec
 
 
 def _write_results(run_dir: Path, title: str, encoder: nn.Module, history: list[EpochRecord],
-                   metrics: dict[str, Any]) -> None:
+                   metrics: dict[str, Any], monitor: Monitor | None) -> None:
     rundir.write_json(run_dir / rundir.METRICS_FILE, metrics)
     checkpoint.save(run_dir / rundir.ENCODER_FILE, {"encoder": encoder.state_dict()})
-    loss_curve([r.epoch for r in history], [r.loss for r in history], run_dir / rundir.LOSS_PLOT, title)
+    loss_curve([r.epoch for r in history], [r.loss for r in history], run_dir / rundir.LOSS_PLOT, title,
+               second=monitored_series(history, monitor))
 
 
 def _train_state(recipe: Recipe, components: Components) -> TrainState:

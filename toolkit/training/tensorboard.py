@@ -31,11 +31,13 @@ class TensorBoardLog:
         self.writer = SummaryWriter(log_dir=str(run_dir / LOG_FOLDER))
 
     def on_epoch_end(self, record: Any) -> None:
-        """An epoch callback: the epoch's loss, learning rate, speed and skipped steps."""
+        """An epoch callback: the epoch's loss, learning rate, speed, skipped steps and validation metrics."""
         self.writer.add_scalar("train/loss", record.loss, record.epoch)
         self.writer.add_scalar("train/lr", record.lr, record.epoch)
         self.writer.add_scalar("train/images_per_second", record.images_per_second, record.epoch)
         self.writer.add_scalar("train/non_finite_steps", record.bad_steps, record.epoch)
+        for name, value in (getattr(record, "validation", None) or {}).items():
+            self.writer.add_scalar(f"validation/{name}", value, record.epoch)
         self.writer.flush()
 
     def metrics(self, metrics: dict[str, float], epoch: int) -> None:
