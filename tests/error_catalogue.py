@@ -7,10 +7,15 @@ the toolkit really prints and cannot drift from the tests.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import re
+import shutil
+import struct
 import sys
+import tempfile
+import zlib
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +28,9 @@ from click.testing import CliRunner
 from tests.conftest import QUICK_RECIPE, write_faces, write_idx
 from tests.fake_plugins import installed, write_distribution
 from toolkit.cli.main import main
+
+
+_TRAINED: dict[str, Path] = {}
 
 
 class Workspace:
@@ -94,6 +102,40 @@ class Workspace:
             torch.save(state, path)
         (self.out / "recipe.toml").write_text(QUICK_RECIPE)
         return path
+
+    def trained(self, name: str = "run") -> Path:
+        """A copy, in ``root/name``, of a finished one-epoch run of the quick recipe (trained once per process)."""
+        if "run" not in _TRAINED:
+            from toolkit.training.runner import run
+
+            cache = Path(tempfile.mkdtemp(prefix="catalogue-run-"))
+            atexit.register(shutil.rmtree, cache, True)
+            (cache / "quick.toml").write_text(QUICK_RECIPE)
+            _TRAINED["run"] = run(cache / "quick.toml", overrides=("run.epochs=1",), output=str(cache / "run"),
+                                  progress=False).run_dir
+        target = self.root / name
+        shutil.copytree(_TRAINED["run"], target)
+        (target / ".lock").unlink(missing_ok=True)
+        return target
+
+    def two_images(self) -> list[str]:
+        """Two 8x8 grey PNG images, the size of the quick recipe's digits."""
+        from PIL import Image
+
+        paths = []
+        for i in (1, 2):
+            path = self.root / f"image{i}.png"
+            Image.fromarray(np.full((8, 8), 40 * i, dtype=np.uint8), "L").save(path)
+            paths.append(str(path))
+        return paths
+
+    def hold_lock(self, folder: Path, pid: int = 4242) -> None:
+        """Hold ``folder``'s run lock as a live run would, with ``pid`` recorded as its holder."""
+        from toolkit.runfolder.claim import RunFolderLock
+
+        lock = RunFolderLock(folder).acquire()
+        self._stack.callback(lock.release)
+        lock.path.write_text(f"{pid}\n")
 
     def patch(self, target: object, name: str, value: object) -> None:
         old = getattr(target, name)
@@ -433,6 +475,118 @@ def _pml_recipe(ws: Workspace, loss: str) -> Path:
     return ws.recipe(text.replace('name = "contrastive"\nmargin = 1.0', loss))
 
 
+def _bomb_png(path: Path) -> None:
+    """A PNG whose header claims 100000x100000 pixels (its data is a few bytes)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 100000, 100000, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+
+
+def _image_bomb(ws: Workspace, name: str) -> list[str]:
+    folder = ws.faces()
+    if name.endswith(".png"):
+        _bomb_png(folder / "s1" / name)
+    else:
+        (folder / "s1" / name).write_bytes(b"P5\n100000 100000\n255\n" + b"\0" * 64)
+    return ws.run(recipe=ws.faces_recipe(folder))
+
+
+def _corrupt_gz_idx(ws: Workspace) -> list[str]:
+    import gzip
+
+    root = ws.mnist()
+    plain = root / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    packed = gzip.compress(plain.read_bytes())
+    plain.unlink()
+    Path(f"{plain}.gz").write_bytes(packed[:40] + bytes(b ^ 0xFF for b in packed[40:400]) + packed[400:])
+    return ws.run(recipe=ws.mnist_recipe(root))
+
+
+def _output_symlink(ws: Workspace) -> list[str]:
+    target = ws.trained()
+    ws.out.symlink_to(target)
+    return ws.run(extra=("--overwrite",))
+
+
+def _overwrite_foreign_files(ws: Workspace) -> list[str]:
+    ws.trained("out")
+    (ws.out / "thesis.tex").write_text("months of work\n")
+    (ws.out / "photos").mkdir()
+    (ws.out / "photos" / "beach.jpg").write_bytes(b"\xff\xd8")
+    return ws.run(extra=("--overwrite",))
+
+
+def _live_run(ws: Workspace, *extra: str) -> list[str]:
+    ws.trained("out")
+    ws.hold_lock(ws.out)
+    return ws.run(extra=extra)
+
+
+def _resume_unknown_partial(ws: Workspace) -> list[str]:
+    ws.trained("out")
+    saved = torch.load(ws.out / "checkpoint.pt", weights_only=True)
+    torch.save({**saved, "partial": {"epoch": 2, "step": 3, "surprise": 1}}, ws.out / "checkpoint.pt")
+    return ws.run(extra=("--resume", str(ws.out)))
+
+
+class _Eval:
+    def __reduce__(self):
+        return (eval, ("1 + 1",))
+
+
+def _builtin_in_checkpoint(ws: Workspace) -> list[str]:
+    ws.checkpoint({"encoder": {}, "epoch": 1, "payload": _Eval()})
+    return ws.run(extra=("--resume", str(ws.out)))
+
+
+def _damaged_run_file(ws: Workspace, name: str, content: str, command: str) -> list[str]:
+    run_dir = ws.trained()
+    (run_dir / name).write_text(content)
+    if command == "compare":
+        return ["compare", str(run_dir), *ws.two_images()]
+    return [command, str(run_dir)]
+
+
+def _run_recipe_not_utf8(ws: Workspace) -> list[str]:
+    run_dir = ws.trained()
+    (run_dir / "recipe.toml").write_bytes(b"[run]\nseed = \xff\n")
+    return ["compare", str(run_dir), *ws.two_images()]
+
+
+def _run_recipe_huge_layers(ws: Workspace) -> list[str]:
+    run_dir = ws.trained()
+    import tomllib
+
+    import tomli_w
+
+    recipe = tomllib.loads((run_dir / "recipe.toml").read_text())
+    recipe["encoder"]["hidden"] = [100000, 100000]
+    (run_dir / "recipe.toml").write_text(tomli_w.dumps(recipe))
+    return ["embed", str(run_dir), "--dataset", "test", "-o", str(ws.root / "vectors.npy")]
+
+
+def _run_recipe_reads_elsewhere(ws: Workspace) -> list[str]:
+    from unittest import mock
+
+    import tomllib
+
+    import tomli_w
+
+    run_dir = ws.trained()
+    (ws.root / "data").mkdir()
+    ws._stack.enter_context(mock.patch.dict(os.environ, {"TOOLKIT_DATA": str(ws.root / "data")}))
+    recipe = tomllib.loads((run_dir / "recipe.toml").read_text())
+    recipe["dataset"] = {"name": "image_folder", "folder": "/etc", "split_by": "image"}
+    (run_dir / "recipe.toml").write_text(tomli_w.dumps(recipe))
+    return ["embed", str(run_dir), "--dataset", "test", "-o", str(ws.root / "vectors.npy")]
+
+
+TRANSFORM = '{{"channels": 1, "height": {height}, "width": {width}, "mean": 0.3, "std": 0.2}}'
+
+
 CASES: list[Case] = [
     # The recipe file
     Case("toml-syntax", "TOML syntax error",
@@ -531,6 +685,21 @@ CASES: list[Case] = [
     Case("dataset-limit", "dataset.limit that is not a positive integer",
          lambda ws: ws.run("dataset.limit=0"),
          ("{recipe}", "dataset.limit", "positive integer")),
+    Case("seed-negative", "negative seed",
+         lambda ws: ws.run("run.seed=-1"),
+         ("{recipe}", "run.seed", "greater than or equal to 0")),
+    Case("seed-too-large", "seed larger than the random generators take",
+         lambda ws: ws.run("run.seed=9223372036854775807"),
+         ("{recipe}", "run.seed", "less than or equal to 2147483647")),
+    Case("lr-infinite", "learning rate of infinity",
+         lambda ws: ws.run("optimizer.lr=inf"),
+         ("{recipe}", "optimizer.lr", "got inf")),
+    Case("margin-nan", "margin that is not a number",
+         lambda ws: ws.run("loss.margin=nan"),
+         ("{recipe}", "loss.margin", "finite number", "got nan")),
+    Case("recipe-too-large", "recipe file of megabytes",
+         lambda ws: ws.run(recipe=ws.recipe(QUICK_RECIPE + "# " + "x" * (1 << 20) + "\n")),
+         ("{recipe}", "1,048,576", "not read")),
     Case("bad-override", "--set without a value",
          lambda ws: ws.run("run.epochs"),
          ("--set 'run.epochs'", "KEY=VALUE")),
@@ -553,6 +722,22 @@ CASES: list[Case] = [
          ("{out}/checkpoint.pt", "damaged", "without --resume")),
     Case("truncated-checkpoint", "checkpoint cut short",
          _truncated_checkpoint, ("{out}/checkpoint.pt", "damaged", "without --resume")),
+    Case("output-name-too-long", "output folder name longer than the file system allows",
+         lambda ws: (setattr(ws, "out", ws.root / ("r" * 256)), ws.run())[1],
+         ("File name too long", "shorter name", "--output")),
+    Case("overwrite-symlink", "--overwrite of a symbolic link to a run folder",
+         _output_symlink, ("{out}", "symbolic link", "{root}/run", "left alone")),
+    Case("overwrite-foreign-files", "--overwrite of a run folder that also holds the user's files",
+         _overwrite_foreign_files, ("{out}", "photos/, thesis.tex", "nothing was deleted")),
+    Case("overwrite-live-run", "--overwrite of a run folder whose run is still going",
+         lambda ws: _live_run(ws, "--overwrite"), ("{out}", "still going (process 4242)", "Wait for it")),
+    Case("resume-live-run", "--resume of a run that is still going",
+         lambda ws: _live_run(ws, "--resume", str(ws.out)), ("{out}", "still going (process 4242)")),
+    Case("resume-unknown-partial", "--resume with a checkpoint whose partial epoch holds an unknown key",
+         _resume_unknown_partial, ("{out}/checkpoint.pt", "partial.surprise", "extra inputs are not permitted"),
+         note="the run stays \"finished\""),
+    Case("builtin-in-checkpoint", "checkpoint asking to call a builtin (eval)",
+         _builtin_in_checkpoint, ("Refusing to load", "{out}/checkpoint.pt", "call eval", "would run code")),
     Case("code-in-checkpoint", "checkpoint carrying a pickled object that would run code",
          _code_in_checkpoint, ("Refusing to load", "{out}/checkpoint.pt", "system", "was not loaded")),
     # Data
@@ -566,6 +751,13 @@ CASES: list[Case] = [
     Case("image-label-count", "images and labels of different counts",
          _count_mismatch, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "200 images", "150 labels",
                            "matching pair")),
+    Case("idx-gz-corrupt", "gzipped IDX file damaged inside",
+         _corrupt_gz_idx, ("{root}/data/MNIST/raw/train-images-idx3-ubyte.gz", "fresh copy")),
+    Case("image-bomb-png", "PNG whose header claims 100000x100000 pixels",
+         lambda ws: _image_bomb(ws, "huge.png"), ("{root}/faces/s1/huge.png", "too large to decode safely",
+                                                   "10000000000 pixels")),
+    Case("image-bomb-pgm", "PGM whose header claims 100000x100000 pixels",
+         lambda ws: _image_bomb(ws, "huge.pgm"), ("{root}/faces/s1/huge.pgm", "too large to decode safely")),
     Case("one-class", "training data with one class only (no negative pairs)",
          _one_class, ("1 class(es)", "at least two classes", "Add images of more classes")),
     Case("class-of-one", "a class with a single image (no positive pair)",
@@ -641,6 +833,39 @@ CASES: list[Case] = [
     Case("knn-unknown-index", "knn evaluator asked for a faiss index that does not exist",
          lambda ws: ws.run("evaluators.0.index=annoy"),
          ("{recipe}", "evaluators.0.index", "'annoy'")),
+    # A run folder from someone else, or damaged
+    Case("metrics-a-list", "metrics.json holding a list",
+         lambda ws: _damaged_run_file(ws, "metrics.json", "[1, 2]", "report"),
+         ("{root}/run/metrics.json", "not a valid metrics file", "input should be a valid dictionary")),
+    Case("metrics-evaluation-a-list", "metrics.json whose evaluation is a list",
+         lambda ws: _damaged_run_file(ws, "metrics.json", '{"evaluation": []}', "report"),
+         ("{root}/run/metrics.json", "evaluation")),
+    Case("status-wrong-type", "status.json whose status is a number",
+         lambda ws: _damaged_run_file(ws, "status.json", '{"status": 3}', "html"),
+         ("{root}/run/status.json", "not a valid run status file", "status")),
+    Case("threshold-empty", "threshold.json holding {}",
+         lambda ws: _damaged_run_file(ws, "threshold.json", "{}", "compare"),
+         ("{root}/run/threshold.json", "threshold: field required")),
+    Case("threshold-a-string", "threshold.json holding a string",
+         lambda ws: _damaged_run_file(ws, "threshold.json", '"near"', "compare"),
+         ("{root}/run/threshold.json", "valid dictionary")),
+    Case("threshold-a-list", "threshold.json holding a list",
+         lambda ws: _damaged_run_file(ws, "threshold.json", "[0.5]", "compare"),
+         ("{root}/run/threshold.json", "valid dictionary")),
+    Case("transform-negative-height", "transform.json with a negative height",
+         lambda ws: _damaged_run_file(ws, "transform.json", TRANSFORM.format(height=-8, width=8), "compare"),
+         ("{root}/run/transform.json", "height: input should be greater than or equal to 1")),
+    Case("transform-huge", "transform.json claiming 60000x60000 images",
+         lambda ws: _damaged_run_file(ws, "transform.json", TRANSFORM.format(height=60000, width=60000), "compare"),
+         ("{root}/run/transform.json", "less than or equal to 16384")),
+    Case("run-recipe-not-text", "run folder whose recipe.toml is not UTF-8",
+         _run_recipe_not_utf8, ("{root}/run/recipe.toml", "UTF-8")),
+    Case("run-recipe-huge-layers", "run folder whose recipe.toml asks for layers of 100,000 units",
+         _run_recipe_huge_layers, ("{root}/run/recipe.toml", "bytes of weights", "{root}/run/encoder.pt",
+                                   "nothing was built")),
+    Case("run-recipe-reads-elsewhere", "run folder whose recipe.toml sends the dataset to /etc",
+         _run_recipe_reads_elsewhere, ("{root}/run/recipe.toml", "dataset.folder = '/etc'", "{root}/data",
+                                       "nothing there was read", "TOOLKIT_DATA")),
     # Training
     Case("nan-loss", "loss that is NaN on every step",
          _nan_loss, ("not a finite number on 21 steps", "run.max_bad_steps = 20", "Lower the learning rate")),

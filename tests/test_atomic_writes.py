@@ -11,6 +11,7 @@ import time
 from tests.conftest import REPO
 from toolkit.training import checkpoint
 from toolkit.runfolder import rundir
+from toolkit.runfolder.claim import claim_run_dir
 
 WRITER = r'''
 import json, sys, time
@@ -47,7 +48,7 @@ def test_a_kill_in_the_middle_of_a_write_leaves_the_old_file_and_the_next_use_cl
     assert json.loads(path.read_text()) == {"version": 1}
     leftovers = list(tmp_path.glob(".metrics.json.*.tmp"))
     assert leftovers
-    rundir.prepare_run_dir(tmp_path, overwrite=False, resume=True)
+    claim_run_dir(tmp_path, overwrite=False, resume=True).release()
     assert not list(tmp_path.glob(".metrics.json.*.tmp"))
 
 

@@ -158,7 +158,7 @@ def test_row_ranges_cover_every_row_once_with_sizes_within_one():
 
 
 def test_resuming_with_another_number_of_processes_names_the_checkpoint_and_both_sizes(tmp_path):
-    checkpoint.save(tmp_path / "checkpoint.pt", {"encoder": {}, "recipe_fingerprint": "f", "world_size": 2})
+    checkpoint.save(tmp_path / "checkpoint.pt", {"encoder": {}, "epoch": 1, "recipe_fingerprint": "f", "world_size": 2})
     with pytest.raises(ToolkitError) as error:
         checkpoint.load_for_resume(tmp_path, "f", tmp_path / "recipe.toml", world_size=1)
     message = str(error.value)

@@ -12,7 +12,8 @@ from toolkit.cli.main import main
 def _fake_run(folder, recipe_text, recipe="quick", p_at_1=0.5, epochs=2, train=61.0):
     folder.mkdir(parents=True)
     (folder / "recipe.toml").write_text(recipe_text)
-    metrics = {"recipe": recipe, "epochs": [{"epoch": i + 1} for i in range(epochs)], "train_seconds": train,
+    epoch = {"loss": 0.5, "seconds": 30.0, "images_per_second": 900.0, "lr": 0.001, "bad_steps": 0}
+    metrics = {"recipe": recipe, "epochs": [{"epoch": i + 1, **epoch} for i in range(epochs)], "train_seconds": train,
                "wall_seconds": train + 10, "device": "cpu",
                "evaluation": {"knn": {"precision_at_1": p_at_1, "map_at_r": p_at_1 / 2},
                               "plot": {"plot": "embeddings_test.png"}}}

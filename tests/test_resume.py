@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from click.testing import CliRunner
 
 from tests.conftest import REPO
 from tests.fake_plugins import installed, write_distribution
+from toolkit.cli.main import main
 from toolkit.training import checkpoint
 from toolkit.training.runner import run
 from toolkit_plugins.datasets.digits import digits
@@ -152,11 +154,13 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_metrics(setup):
 
 
 @pytest.mark.slow
-def test_ctrl_c_saves_the_step_reached_says_how_to_resume_and_resumes_exactly(setup):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_saves_the_step_reached_says_how_to_resume_and_resumes_exactly(setup, stop):
+    """SIGTERM, what schedulers and containers send before they kill a process, is handled like Ctrl-C."""
     root, site, recipe, baseline = setup
-    out = root / "ctrl-c"
+    out = root / stop.name
     process, marker = _start(root, site, recipe, out)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     Path(f"{marker}.go").write_text("")
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
@@ -176,4 +180,23 @@ def test_a_finished_run_resumed_with_more_epochs_matches_one_run_of_that_length(
     short = run(recipe, output=str(tmp_path / "short"), overrides=("run.epochs=2",), progress=False).metrics
     assert len(short["epochs"]) == 2
     resumed = run(recipe, resume=str(tmp_path / "short"), progress=False).metrics
+    _same_results(resumed, baseline)
+
+
+@pytest.mark.slow
+def test_a_live_run_refuses_a_second_writer_naming_its_pid_until_it_is_killed(setup):
+    root, site, recipe, baseline = setup
+    out = root / "locked"
+    process, _ = _start(root, site, recipe, out)
+    try:
+        for extra in (["--overwrite", "-o", str(out)], ["--resume", str(out)]):
+            result = CliRunner().invoke(main, ["run", str(recipe), "-q", *extra])
+            assert result.exit_code == 2, result.output
+            assert f"in use by a run that is still going (process {process.pid})" in result.output
+        assert json.loads((out / "status.json").read_text())["status"] == "running"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+
+    resumed = run(recipe, resume=str(out), progress=False).metrics
     _same_results(resumed, baseline)

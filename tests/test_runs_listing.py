@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from tests.conftest import copy_run
@@ -47,3 +48,14 @@ def test_a_run_whose_process_was_killed_shows_as_killed_not_running(trained_run,
                                                  "pid": int(gone), "host": socket.gethostname()}))
     listed = json.loads(CliRunner().invoke(main, ["runs", str(tmp_path / "runs"), "--json"]).stdout)
     assert [r["status"] for r in listed] == ["killed"]
+
+
+@pytest.mark.parametrize("damaged", ['[1, 2]', '{"evaluation": []}', '{"epochs": [{"epoch": "one"}]}', "not json"])
+def test_a_run_folder_with_a_damaged_metrics_file_is_left_out_with_a_note(trained_run, tmp_path, damaged):
+    good = copy_run(trained_run, tmp_path / "runs" / "good")
+    bad = copy_run(trained_run, tmp_path / "runs" / "bad")
+    (bad / "metrics.json").write_text(damaged)
+    result = CliRunner().invoke(main, ["runs", str(tmp_path / "runs"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert [r["path"] for r in json.loads(result.stdout)] == [str(good)]
+    assert f"left out: {bad / 'metrics.json'} is not" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ def read_idx(path: Path, expected_magic: int) -> np.ndarray:
     try:
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a .gz file damaged inside its compressed data
         raise ToolkitError(f"Cannot read {path}: {exc}. Replace the file with a fresh copy.") from None
     if len(raw) < 8:
         raise ToolkitError(f"{path} is truncated ({len(raw)} bytes): not an IDX file. Replace it with a fresh copy.")

@@ -7,6 +7,7 @@ Each command is thin: it parses options, calls the module that does the work (:m
 from __future__ import annotations
 
 import json
+import math
 import time
 import warnings
 from contextlib import contextmanager
@@ -98,9 +99,12 @@ def compare(run_dir: str, image_a: str, image_b: str, as_json: bool) -> None:
         result = model.compare(Path(image_a), Path(image_b))
     calibration = model.trained.threshold
     if as_json:
-        click.echo(json.dumps({"image_a": image_a, "image_b": image_b, "distance": result.distance,
+        click.echo(json.dumps({"image_a": image_a, "image_b": image_b, **_finite_distance(result.distance, "distance"),
                                "verdict": result.verdict, "threshold": _rounded(result.threshold),
                                "threshold_accuracy": None if calibration is None else _rounded(calibration["held_out_accuracy"])}))
+        return
+    if not math.isfinite(result.distance):
+        click.echo(f"distance {result.distance} ({NOT_FINITE})")
         return
     if calibration is None:
         click.echo(f"distance {result.distance:.4f} (no calibrated threshold in {run_dir}: its held-out split had no "
@@ -108,6 +112,14 @@ def compare(run_dir: str, image_a: str, image_b: str, as_json: bool) -> None:
         return
     click.echo(f"distance {result.distance:.4f} → {result.verdict}  (threshold {result.threshold:.4f}, "
                f"{calibration['held_out_accuracy']:.1%} accurate on held-out {calibration['split']} pairs)")
+
+
+NOT_FINITE = "the encoder's output is not a finite number: its weights hold NaN or infinity, so the run cannot compare"
+
+
+def _finite_distance(distance: float, key: str) -> dict[str, Any]:
+    """``{key: distance}`` for JSON, which has no NaN: null with the reason when the distance is not finite."""
+    return {key: distance} if math.isfinite(distance) else {key: None, "reason": NOT_FINITE}
 
 
 def _rounded(value: float | None) -> float | None:
@@ -217,7 +229,8 @@ def search(run_dir: str, queries: tuple[str, ...], **options: Any) -> None:
         click.echo(f"{result['query']}{label}")
         for n in result["neighbours"]:
             mark = "  ✗ other class" if n["correct"] is False else ""
-            click.echo(f"  {n['rank']:>3}. {n['distance']:.4f}  {n['label']:<12} {n['id']}{mark}")
+            distance = "nan" if n["distance"] is None else f"{n['distance']:.4f}"
+            click.echo(f"  {n['rank']:>3}. {distance:>6}  {n['label']:<12} {n['id']}{mark}")
     click.echo(f"Picture: {picture}")
 
 
@@ -260,13 +273,13 @@ def _search_results(model, saved, found, pixels, distances, positions):
     results, rows, grid = [], [], []
     for q, ((path, given), row_d, row_p) in enumerate(zip(found, distances, positions)):
         own = query_label(saved, path, given)
-        neighbours = [{"rank": r + 1, "id": saved.ids[int(p)], "label": saved.label_name(int(p)), "distance": round(float(d), 6),
+        neighbours = [{"rank": r + 1, "id": saved.ids[int(p)], "label": saved.label_name(int(p)), **_finite_distance(round(float(d), 6), "distance"),
                        "correct": None if own is None else bool(saved.labels[int(p)] == own)}
                       for r, (d, p) in enumerate(zip(row_d, row_p))]
         results.append({"query": str(path), "label": None if own is None else saved.class_names[own], "neighbours": neighbours})
         rows.append((pixels[q], f"{path.name}" + (f"\n{saved.class_names[own]}" if own is not None else "")))
-        grid.append([(gallery_image(model, saved, int(p)), n["label"], n["distance"], n["correct"])
-                     for n, p in zip(neighbours, row_p)])
+        grid.append([(gallery_image(model, saved, int(p)), n["label"], float(d), n["correct"])
+                     for n, p, d in zip(neighbours, row_p, row_d)])
     return results, rows, grid
 
 
@@ -314,7 +327,10 @@ def runs(root: str, as_json: bool) -> None:
     if not Path(root).is_dir():
         raise ToolkitError(f"There is no folder {root!r} to list runs in. Runs go to runs/ in the current folder unless "
                            "run.output or --output says otherwise; give that folder.")
-    found = summarise_runs_under(Path(root))
+    skipped: list[str] = []
+    found = summarise_runs_under(Path(root), skipped)
+    for reason in skipped:
+        _note(f"left out: {reason}")
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in found], indent=2))
         return

@@ -129,7 +129,8 @@ def parameter_model(factory: Callable[..., Any], *, exclude: tuple[str, ...] = (
             continue
         fields[p.name] = (p.annotation, ... if p.required else p.default)
     extra = "allow" if accepts_any_keyword(factory) else "forbid"
-    config = pydantic.ConfigDict(strict=True, extra=extra, arbitrary_types_allowed=True)
+    config = pydantic.ConfigDict(strict=True, extra=extra, arbitrary_types_allowed=True,
+                                 allow_inf_nan=False)  # inf or nan would only fail mid-training
     return pydantic.create_model(f"{getattr(factory, '__name__', 'factory')}_parameters", __config__=config, **fields)
 
 

@@ -137,3 +137,4 @@ def gather_images(paths: list[str | Path]) -> list[tuple[Path, str | None]]:
         else:
             raise ToolkitError(f"The image or folder {str(path)!r} does not exist. Check the path.")
     return found
+

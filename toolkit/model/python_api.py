@@ -6,6 +6,7 @@ paths, folders, PIL images or ``uint8`` arrays and are read exactly as the run's
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,8 @@ class Model:
             raise ToolkitError(f"compare takes one image on each side; {len(vectors)} images were given.")
         distance = round(float(np.linalg.norm(vectors[0] - vectors[1])), 6)  # float32 noise beyond 6 digits
         threshold = self.threshold
-        verdict = None if threshold is None else ("same" if distance <= threshold else "different")
+        verdict = (None if threshold is None or not math.isfinite(distance)  # NaN weights: no verdict
+                   else "same" if distance <= threshold else "different")
         return Comparison(distance, verdict, threshold)
 
     def search(self, queries: Images, k: int = 5, *, gallery: str | Path | None = None,

@@ -24,7 +24,7 @@ import faiss
 import numpy as np
 import torch
 
-from toolkit.runfolder import rundir
+from toolkit.runfolder import gallery_files, rundir
 from toolkit.imagedata.datasets import ImageSet
 from toolkit.errors import ToolkitError
 from toolkit.model.faiss_index import IndexChoice, build_index, embed_to_file, on_cpu
@@ -140,19 +140,22 @@ def load_saved_gallery(run_dir: Path, source: str, index: str = "auto") -> tuple
     if not (meta_path.is_file() and index_path.is_file()):
         return None, "no saved index"
     try:
-        meta = json.loads(meta_path.read_text())
-        if meta.get("source") != source:
-            return None, f"the saved index is of another gallery ({meta.get('source')})"
-        if meta.get("encoder") != encoder_fingerprint(run_dir):
+        meta = gallery_files.read_gallery_meta(run_dir, source)
+        if meta.source != source:
+            return None, f"the saved index is of another gallery ({meta.source})"
+        if meta.encoder != encoder_fingerprint(run_dir):
             return None, "the saved index was built with other encoder weights"
-        if index != "auto" and meta.get("index", "flat") != index:
-            return None, f"the saved index is a {meta.get('index', 'flat')} index, not {index}"
+        if index != "auto" and meta.index != index:
+            return None, f"the saved index is a {meta.index} index, not {index}"
+        gallery_files.check_index_header(index_path)
         index = faiss.read_index(str(index_path))
-        labels = np.asarray(meta["labels"], dtype=np.int64)
-        if index.ntotal != len(labels) or len(labels) != len(meta["ids"]):
+        labels = np.asarray(meta.labels, dtype=np.int64)
+        if index.ntotal != len(labels):
             return None, "the saved index and its labels disagree"
-        return Gallery(source, index, labels, list(meta["class_names"]), list(meta["ids"])), "loaded"
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        return Gallery(source, index, labels, meta.class_names, meta.ids), "loaded"
+    except ToolkitError as exc:
+        return None, f"the saved index was not used: {exc}"
+    except (OSError, RuntimeError) as exc:
         return None, f"the saved index cannot be read ({type(exc).__name__})"
 
 
@@ -179,7 +182,11 @@ def gallery_image(model: TrainedModel, gallery: Gallery, position: int) -> torch
     item = gallery.ids[position]
     if gallery.source.startswith("split:"):
         split, _, i = item.rpartition(":")
-        return model.split(split).images[int(i)]
+        images = model.split(split).images
+        if not i.isdigit() or int(i) >= len(images):
+            raise ToolkitError(f"The saved gallery of {model.run_dir} names the item {item!r}, which the {split} split "
+                               f"(of {len(images)} images) does not have. Build it again with `toolkit index`.")
+        return images[int(i)]
     return model.transform.read([Path(item)])[0][0]
 
 

@@ -6,7 +6,6 @@ installed), and its weights come from ``encoder.pt`` loaded without pickle (:fun
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ from torch import nn
 
 from toolkit.training import checkpoint
 
-from toolkit.runfolder import rundir
+from toolkit.runfolder import files, rundir
+from toolkit.runfolder.data_paths import check_data_paths
 from toolkit.recipes.build import build_dataset, build_encoder
 from toolkit.evaluation.evaluate import embed_images
 from toolkit.imagedata.datasets import Dataset, ImageSet
@@ -42,6 +42,7 @@ class TrainedModel:
     def dataset(self) -> Dataset:
         """The run's dataset, built from its recipe the first time it is asked for."""
         if self._dataset is None:
+            check_data_paths(self.recipe, self.run_dir)
             self._dataset = build_dataset(self.recipe, self.registry)
         return self._dataset
 
@@ -76,6 +77,7 @@ def load_run(run_dir: str | Path, registry: Registry | None = None) -> TrainedMo
             f"(status: {status}). Continue it with `toolkit run --resume {run_dir}` and use it once it has finished."
         )
     recipe = load_recipe(recipe_path)
+    _check_encoder_size(recipe, registry, encoder_path)
     encoder = build_encoder(recipe, registry)
     state = checkpoint.load(encoder_path)
     try:
@@ -92,26 +94,40 @@ def load_run(run_dir: str | Path, registry: Registry | None = None) -> TrainedMo
 
 
 def _status(run_dir: Path) -> str:
-    status = rundir.read_json(run_dir / rundir.STATUS_FILE)
-    return str(status.get("status", "unknown")) if isinstance(status, dict) else "unknown"
-
-
-def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ToolkitError(f"Cannot read {path} ({type(exc).__name__}: {exc}). Delete it and run `toolkit index` or the recipe again.") from None
+        status = files.read_status(run_dir)
+    except ToolkitError:
+        return "unknown (its status.json is damaged)"
+    return status.status if status else "unknown"
 
 
 def _transform(run_dir: Path, recipe: Recipe, registry: Registry | None) -> ImageTransform:
     """The stored transform; a run folder written before transforms were stored gets it from its dataset."""
-    path = run_dir / rundir.TRANSFORM_FILE
-    if path.is_file():
-        data = _read_json(path)
-        return ImageTransform.from_dict(data if isinstance(data, dict) else {}, path)
+    stored = files.read_transform(run_dir)
+    if stored is not None:
+        return ImageTransform.from_dict(stored.model_dump(), run_dir / rundir.TRANSFORM_FILE)
+    check_data_paths(recipe, run_dir)
     return ImageTransform.of(build_dataset(recipe, registry).split("train"))
 
 
 def _threshold(run_dir: Path) -> dict[str, Any] | None:
-    path = run_dir / rundir.THRESHOLD_FILE
-    return _read_json(path) if path.is_file() else None
+    threshold = files.read_threshold(run_dir)
+    return threshold.model_dump() if threshold else None
+
+
+def _check_encoder_size(recipe: Recipe, registry: Registry | None, encoder_path: Path) -> None:
+    """Refuse a recipe whose encoder needs far more memory than its weights file holds (a run folder may come from
+    someone else), before building it: the encoder is first built on torch's ``meta`` device, which allocates nothing."""
+    try:
+        with torch.device("meta"):
+            shape_only = build_encoder(recipe, registry)
+        needed = sum(t.numel() * t.element_size() for t in shape_only.state_dict().values())
+    except Exception:  # noqa: BLE001 - a factory that cannot build on "meta" is checked when its weights load
+        return
+    stored = encoder_path.stat().st_size
+    if needed > 2 * stored + (1 << 20):
+        raise ToolkitError(
+            f"The encoder that {recipe.path} describes needs {needed:,} bytes of weights, but {encoder_path} holds "
+            f"only {stored:,} bytes: the recipe does not belong to these weights, so nothing was built. "
+            "Use an intact copy of the run folder."
+        )

@@ -23,8 +23,8 @@ class RunSettings(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(strict=True, extra="forbid")
 
-    seed: int = 0
-    """Seeds torch and every sampler; the same seed gives the same CPU run."""
+    seed: int = pydantic.Field(0, ge=0, le=2**31 - 1)
+    """Seeds torch and every sampler; the same seed gives the same CPU run. From 0 to 2147483647 (2**31 - 1)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """``auto`` takes a CUDA GPU when there is one."""
     epochs: int = pydantic.Field(10, ge=1)
@@ -75,6 +75,7 @@ class RunSettings(pydantic.BaseModel):
     """Stop training after this many validations in a row without a better monitored value (needs ``monitor``)."""
 
 
+MAX_RECIPE_BYTES = 1024 * 1024
 SECTIONS = ("run", "dataset", "sampler", "encoder", "loss", "miner", "optimizer", "scheduler", "evaluators", "augment")
 REQUIRED_SECTIONS = ("dataset", "sampler", "encoder", "loss")
 DATASET_CORE_KEYS = ("limit", "validation")
@@ -127,6 +128,9 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
             "complete example to start from."
         )
     try:
+        if path.stat().st_size > MAX_RECIPE_BYTES:  # a recipe is a page of settings; a huge file would only cost time
+            raise ToolkitError(f"Recipe file {str(path)!r} is {path.stat().st_size:,} bytes, more than the "
+                               f"{MAX_RECIPE_BYTES:,} any recipe needs; it was not read. Check that it is the right file.")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ToolkitError(f"Cannot read recipe {str(path)!r}: {exc}. A recipe is a TOML text file saved as UTF-8.") from None

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from toolkit.evaluation.results import Evaluation
-from toolkit.runfolder import rundir
+from toolkit.runfolder import files as run_files, rundir
 from toolkit.components.contracts import EvalContext
 from toolkit.reporting.plots import retrieval_grid, scatter_by_class
 from toolkit.reporting.projection import project_2d
@@ -101,17 +101,16 @@ img { max-width: 100%; border: 1px solid #ddd; margin: 0.3em 0; }
 
 def render_report(run_dir: Path) -> str:
     """The HTML of a run folder's report."""
-    metrics = rundir.read_json(run_dir / rundir.METRICS_FILE) or {}
-    status = rundir.read_json(run_dir / rundir.STATUS_FILE) or {}
-    threshold = rundir.read_json(run_dir / rundir.THRESHOLD_FILE)
+    metrics, status, threshold = (run_files.as_dict(read(run_dir)) for read in
+                                  (run_files.read_metrics, run_files.read_status, run_files.read_threshold))
     evaluation = Evaluation.from_metrics(metrics)
-    recipe_text = (run_dir / rundir.RECIPE_FILE).read_text(encoding="utf-8") if (run_dir / rundir.RECIPE_FILE).is_file() else ""
+    recipe_text = run_files.read_text(run_dir / rundir.RECIPE_FILE) if (run_dir / rundir.RECIPE_FILE).is_file() else ""
     name = metrics.get("recipe") or status.get("recipe") or run_dir.name
     state = str(status.get("status", "unknown"))
     parts = [f"<h1>{html.escape(str(name))}</h1>",
              f'<p class="meta">{html.escape(str(run_dir))} · <span class="status-{html.escape(state)}">{html.escape(state)}</span>'
              f" · {html.escape(str(status.get('time', '')))}"
-             + (f" · training {metrics['train_seconds']:.1f} s on {html.escape(str(metrics.get('device')))}" if "train_seconds" in metrics else "")
+             + (f" · training {metrics['train_seconds']:.1f} s on {html.escape(str(metrics.get('device')))}" if metrics.get("train_seconds") is not None else "")
              + "</p>"]
     rows: list[list[Any]] = [[name, value] for name, value in evaluation.flat().items()]
     if threshold:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+import html
+import re
 import json
 import shlex
 import sys
@@ -12,6 +14,7 @@ from typing import Any
 
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.results import Evaluation
+from toolkit.runfolder import files
 from toolkit.runfolder.rundir import METRICS_FILE, RECIPE_FILE, is_finished_run
 
 if sys.version_info >= (3, 11):
@@ -46,8 +49,11 @@ def find_finished_runs(paths: list[Path]) -> list[Path]:
 
     found: list[Path] = []
     for path in paths:
-        runs = sorted(summarise_runs_under(path), key=lambda r: r.path)
+        skipped: list[str] = []
+        runs = sorted(summarise_runs_under(path, skipped), key=lambda r: r.path)
         finished = [Path(r.path) for r in runs if is_finished_run(Path(r.path))]
+        if not finished and skipped:  # a damaged run folder: say what is wrong with it
+            raise ToolkitError(skipped[0])
         if not finished:
             unfinished = f" The run folders there did not finish: {', '.join(r.path for r in runs[:5])}." if runs else ""
             raise ToolkitError(
@@ -61,17 +67,13 @@ def find_finished_runs(paths: list[Path]) -> list[Path]:
 
 def read_run(folder: Path, recipes_dir: Path | None = None, references: dict[str, str] | None = None) -> RunRow:
     """One run folder's row: its metrics, and the command that reproduces it when the shipped recipe is found."""
-    try:
-        metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
-        evaluation = Evaluation.from_metrics(metrics)
-        row = RunRow(folder, str(metrics["recipe"]), len(metrics["epochs"]), float(metrics["train_seconds"]),
-                     float(metrics["wall_seconds"]), str(metrics.get("device", "")), evaluation.flat(),
-                     artifacts=evaluation.flat_artifacts())
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ToolkitError(
-            f"{folder / METRICS_FILE} is not a toolkit metrics file ({type(exc).__name__}: {exc}). Give the folders of "
-            "runs that `toolkit run` finished."
-        ) from None
+    metrics = files.read_metrics(folder)
+    if metrics is None or metrics.train_seconds is None or metrics.wall_seconds is None:
+        raise ToolkitError(f"{folder / METRICS_FILE} is not the metrics file of a finished run (no training times in "
+                           "it). Give the folders of runs that `toolkit run` finished.")
+    evaluation = Evaluation.from_metrics(metrics.model_dump())
+    row = RunRow(folder, metrics.recipe, len(metrics.epochs), metrics.train_seconds, metrics.wall_seconds,
+                 metrics.device or "", evaluation.flat(), artifacts=evaluation.flat_artifacts())
     row.command = reproduce_command(folder, row.recipe, recipes_dir)
     row.reference = (references or {}).get(row.recipe, "")
     return row
@@ -173,15 +175,22 @@ def format_text(rows: list[RunRow], metrics: list[str]) -> str:
 def format_markdown(rows: list[RunRow], metrics: list[str]) -> str:
     """A Markdown table, then the command that reproduces each row."""
     header, cells = table(rows, metrics)
-    escape = lambda v: v.replace("|", "\\|")  # noqa: E731
+    escape = lambda v: html.escape(v, quote=False).replace("|", "\\|")  # noqa: E731  raw HTML would render
     text_columns = {"run", "recipe", "device", "article"}
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " if h in text_columns else " ---: " for h in header) + "|"]
     lines += ["| " + " | ".join(escape(v) for v in c) + " |" for c in cells]
     commands = [(r.folder.name, r.command) for r in rows if r.command]
     if commands:
         lines += ["", "Reproduce a row:", ""]
-        lines += [f"- {run}: `{command}`" for run, command in commands]
+        lines += [f"- {escape(run)}: {_code(command)}" for run, command in commands]
     return "\n".join(lines) + "\n"
+
+
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span (shown literally), fenced by more backticks than it holds in a row."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}" if longest else f"`{text}`"
 
 
 def write_markdown(path: Path, text: str) -> None:

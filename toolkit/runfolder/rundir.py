@@ -12,7 +12,6 @@ from typing import Any, Callable
 
 import tomli_w
 
-from toolkit.errors import ToolkitError
 
 RECIPE_FILE = "recipe.toml"
 METRICS_FILE = "metrics.json"
@@ -80,33 +79,6 @@ def default_run_dir(recipe_stem: str) -> Path:
     return Path("runs") / f"{recipe_stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
-def prepare_run_dir(path: Path, *, overwrite: bool, resume: bool) -> Path:
-    """Create the run folder, refusing one that already holds something unless told otherwise."""
-    if path.exists() and not path.is_dir():
-        raise ToolkitError(f"The output path {str(path)!r} exists and is not a folder; choose another with run.output or --output.")
-    if resume:
-        if not (path / CHECKPOINT_FILE).is_file():
-            raise ToolkitError(f"Cannot resume from {str(path)!r}: it holds no {CHECKPOINT_FILE}. Give the folder of a run that finished at least one epoch.")
-        remove_stale_temporaries(path)
-        return path
-    if path.is_dir() and any(path.iterdir()):
-        if not overwrite:
-            raise ToolkitError(
-                f"The output folder {str(path)!r} already holds files (another run?). "
-                "Pass --overwrite to replace it, --resume to continue the run in it, or choose another folder with --output."
-            )
-        _check_replaceable(path)
-        shutil.rmtree(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ToolkitError(f"Cannot write into the output folder {str(path)!r}: {exc.strerror or exc}. Choose another with --output.") from None
-    return path
-
-
 def is_run_dir(path: Path) -> bool:
     """Whether ``path`` looks like a folder a run wrote: its recipe plus a status or a checkpoint."""
     return (path / RECIPE_FILE).is_file() and ((path / STATUS_FILE).is_file() or (path / CHECKPOINT_FILE).is_file())
@@ -115,22 +87,6 @@ def is_run_dir(path: Path) -> bool:
 def is_finished_run(path: Path) -> bool:
     """Whether ``path`` holds the results of a run that completed: its ``metrics.json``."""
     return (path / METRICS_FILE).is_file()
-
-
-def _check_replaceable(path: Path) -> None:
-    """``--overwrite`` replaces a run folder, never a folder of other files, the current folder or one above it."""
-    resolved, here = path.resolve(), Path.cwd().resolve()
-    if resolved == here or resolved in here.parents:
-        raise ToolkitError(
-            f"--overwrite would delete {str(path)!r}, which is the current folder or one above it. "
-            "Choose a run folder of its own with --output."
-        )
-    if not is_run_dir(path):
-        raise ToolkitError(
-            f"--overwrite replaces only run folders, and {str(path)!r} does not look like one (no {RECIPE_FILE} with "
-            f"{STATUS_FILE} or {CHECKPOINT_FILE}), so its files were left alone. Choose another folder with --output, "
-            "or empty this one yourself."
-        )
 
 
 def first_missing_ancestor(path: Path) -> Path | None:

@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toolkit.errors import ToolkitError
 from toolkit.evaluation.results import Evaluation
-from toolkit.runfolder import rundir
+from toolkit.runfolder import files, rundir
 
 HEADLINE_METRICS = ("knn.precision_at_1", "knn.map_at_r", "kmeans.accuracy_hungarian")
 """The metric shown for a run: the first of these it has, else its first numeric metric."""
@@ -31,11 +32,6 @@ class RunSummary:
         return asdict(self)
 
 
-def _json(path: Path) -> dict[str, Any]:
-    data = rundir.read_json(path)
-    return data if isinstance(data, dict) else {}
-
-
 def headline(metrics: dict[str, float]) -> tuple[str | None, float | None]:
     """The run's headline metric among its flat ``evaluator.metric`` values: the first of
     :data:`HEADLINE_METRICS` it has, else its first metric."""
@@ -47,8 +43,9 @@ def headline(metrics: dict[str, float]) -> tuple[str | None, float | None]:
 
 
 def summarise(run_dir: Path) -> RunSummary:
-    status = _json(run_dir / rundir.STATUS_FILE)
-    metrics = _json(run_dir / rundir.METRICS_FILE)
+    status_file, metrics_file = files.read_status(run_dir), files.read_metrics(run_dir)
+    status = status_file.model_dump() if status_file else {}
+    metrics = metrics_file.model_dump() if metrics_file else {}
     evaluation = Evaluation.from_metrics(metrics)
     metric, value = headline(evaluation.flat())
     state = str(status.get("status") or ("finished" if metrics else "unknown"))
@@ -77,15 +74,18 @@ def _process_is_gone(status: dict[str, Any]) -> bool:
     return False
 
 
-def summarise_runs_under(root: Path) -> list[RunSummary]:
+def summarise_runs_under(root: Path, skipped: list[str] | None = None) -> list[RunSummary]:
     """Every folder under ``root`` (``root`` included, at most a few levels down) that holds a ``recipe.toml``,
-    newest first."""
+    newest first. A run folder with a damaged file is left out, and why is added to ``skipped``."""
     found = []
     root_depth = len(root.parts)
     for folder, subfolders, files in os.walk(root, followlinks=True):  # depth-bounded, so link loops end
         here = Path(folder)
         if rundir.is_run_dir(here) or (rundir.RECIPE_FILE in files and rundir.is_finished_run(here)):
-            found.append(summarise(here))
+            try:
+                found.append(summarise(here))
+            except ToolkitError as exc:  # one damaged folder must not hide every other run
+                (skipped if skipped is not None else []).append(str(exc))
             subfolders.clear()  # a run folder holds no other runs
         elif len(here.parts) - root_depth >= MAX_DEPTH:
             subfolders.clear()

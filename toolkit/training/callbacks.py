@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from toolkit.components.contracts import EvalContext, Evaluator
+from toolkit.runfolder.claim import checkpoint_written
 from toolkit.training import checkpoint, rng
 from toolkit.training.epoch import EpochProgress, EpochRecord, TrainState
 
@@ -64,6 +65,7 @@ class Checkpointing:
 
     def on_epoch_end(self, record: EpochRecord) -> None:
         self._save(epoch=record.epoch)
+        checkpoint_written(self.path.parent)  # an --overwrite's old run is no longer needed
         self.point.epoch, self.point.step = record.epoch, 0
 
     def on_stop(self, done: EpochProgress) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import torch
 
 from toolkit.errors import ToolkitError
+from toolkit.runfolder import schemas
 from toolkit.runfolder.rundir import CHECKPOINT_FILE, RECIPE_FILE, write_atomic
 
 
@@ -31,6 +33,12 @@ def recipe_fingerprint(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(trimmed, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def resume_advice(command: str) -> str:
+    """What to do after a run failed past a checkpoint: ``--resume`` only continues the same recipe."""
+    return (f"If the cause lies outside the recipe (data, disk, machine), fix it and continue with `{command}`; a fix "
+            f"in the recipe (other than {', '.join(RESUMABLE_CHANGES)}) makes a different run: start it in a new folder.")
+
+
 def save(path: Path, state: dict[str, Any]) -> None:
     write_atomic(path, lambda tmp: torch.save(state, tmp))
 
@@ -42,16 +50,16 @@ def load(path: Path) -> dict[str, Any]:
             warnings.simplefilter("ignore")  # torch warns about pickle protocols before refusing them
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        detail = _unpickling_detail(exc)
-        if "GLOBAL" in detail:
+        wanted = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if wanted:
             raise ToolkitError(
-                f"Refusing to load {str(path)!r}: it asks to import and call Python code ({detail}), which a checkpoint "
-                "never needs and which could do anything on this machine. Only load checkpoints written by the toolkit "
-                "from a source you trust; the file was not loaded."
+                f"Refusing to load {str(path)!r}: it asks to import and call {wanted.group(1)} while it is read, so "
+                "loading it would run code. A checkpoint holds only tensors and plain values and never needs that; "
+                "the file was not loaded. Use a checkpoint the toolkit wrote, from a source you trust."
             ) from None
         raise ToolkitError(
-            f"Cannot read the checkpoint {str(path)!r}: it is damaged or not a toolkit checkpoint ({detail}); it was not "
-            "loaded. Use another copy, or start the run again without --resume."
+            f"Cannot read the checkpoint {str(path)!r}: it is damaged or not a toolkit checkpoint "
+            f"({_unpickling_detail(exc)}); it was not loaded. Use another copy, or start the run again without --resume."
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0].split(". ")[0].rstrip(".") if str(exc) else type(exc).__name__
@@ -65,12 +73,10 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def _unpickling_detail(exc: Exception) -> str:
-    """torch's refusal reason ("Unsupported global ...") without its generic preamble."""
-    paragraphs = [p.strip() for p in str(exc).split("\n\n") if p.strip()]
-    for paragraph in paragraphs:
-        if "GLOBAL" in paragraph or "Unsupported" in paragraph:
-            return paragraph.splitlines()[0].rstrip(".")
-    return paragraphs[0].splitlines()[0].rstrip(".") if paragraphs else type(exc).__name__
+    """torch's reason for refusing a file, without its advice on loading the file unsafely."""
+    text = re.sub(r"^.*WeightsUnpickler error: *", "", str(exc), flags=re.S)  # the advice comes before the reason
+    reasons = [p.strip() for p in text.split("\n\n") if p.strip() and "weights_only" not in p]
+    return reasons[0].splitlines()[0].split(". ")[0].rstrip(".") if reasons else type(exc).__name__
 
 
 def load_for_resume(run_dir: Path, fingerprint: str, recipe_path: Path, world_size: int = 1) -> dict[str, Any]:
@@ -83,6 +89,8 @@ def load_for_resume(run_dir: Path, fingerprint: str, recipe_path: Path, world_si
             "finished at least one epoch (or was stopped with Ctrl-C)."
         )
     saved = load(path)
+    head = schemas.check(path, saved, schemas.CheckpointHead, "checkpoint")  # before the run's status can change
+    saved["partial"] = head.partial.model_dump() if head.partial else None
     if saved.get("recipe_fingerprint") != fingerprint:
         raise ToolkitError(
             f"The checkpoint {str(path)!r} was written by a different recipe than {recipe_path} (only "

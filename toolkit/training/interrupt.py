@@ -1,4 +1,4 @@
-"""Ctrl-C during training: finish the current step, save a checkpoint, then stop."""
+"""Ctrl-C or SIGTERM during training: finish the current step, save a checkpoint, then stop."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from typing import Any, Iterator
 
 log = logging.getLogger("toolkit")
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 class GracefulStop:
-    """A SIGINT handler for one run, used as a context manager around it.
+    """A SIGINT and SIGTERM handler for one run, used as a context manager around it.
 
+    SIGTERM is what schedulers and containers send before they kill a process, so it is treated as Ctrl-C.
     The first Ctrl-C while training only sets :attr:`requested`; the training loop checks it between steps
     (call the object) and stops at a consistent point that the runner saves. A second Ctrl-C, or one outside
     :meth:`training`, raises ``KeyboardInterrupt`` at once, as Python normally does. Outside the main thread
@@ -23,17 +26,17 @@ class GracefulStop:
     def __init__(self) -> None:
         self.requested = False
         self._training = False
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> "GracefulStop":
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous = {}
 
     def __call__(self) -> bool:
         return self.requested
@@ -50,6 +53,7 @@ class GracefulStop:
     def _handle(self, signum: int, frame: Any) -> None:
         if self._training and not self.requested:
             self.requested = True
-            log.warning("Ctrl-C: stopping after the current step and saving a checkpoint (press Ctrl-C again to stop at once).")
+            log.warning("%s: stopping after the current step and saving a checkpoint (press Ctrl-C again to stop at once).",
+                        "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name)
             return
         raise KeyboardInterrupt

@@ -18,6 +18,7 @@ from toolkit.training import checkpoint, distributed, rng
 from toolkit.training.optimizers import grouped_optimizer, scheduler_with_warmup
 
 from toolkit.runfolder import rundir
+from toolkit.runfolder.claim import claim_run_dir
 from toolkit.recipes.build import Components, build_components, check_against_data, make_optimizer
 from toolkit.evaluation.calibration import calibrate_run, held_out_split
 from toolkit.errors import RunInterrupted, ToolkitError
@@ -78,8 +79,8 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
     target = _run_dir_path(recipe, output, resume)
     saved = (checkpoint.load_for_resume(target, checkpoint.recipe_fingerprint(recipe.data), recipe.path, world.size)
              if resume else None)
-    created = None if resume or target.exists() else rundir.first_missing_ancestor(target)
-    run_dir = rundir.prepare_run_dir(target, overwrite=overwrite, resume=resume is not None)
+    claim = claim_run_dir(target, overwrite=overwrite, resume=resume is not None)  # locked until the run ends
+    run_dir = claim.path
     point = SavePoint.of(saved)
     handler = _log_to(run_dir / rundir.LOG_FILE)
     try:
@@ -92,18 +93,20 @@ def run(recipe_path: str | Path, *, overrides: tuple[str, ...] = (), output: str
         _close_log(handler)
         interrupted = isinstance(exc, (StopRequested, KeyboardInterrupt))
         if point.epoch is None and resume is None:
-            rundir.discard_run_dir(run_dir, created)
-        else:
+            claim.abandon()  # the run it replaced, if any, comes back
+        elif claim.started():  # a resume refused before it began leaves the run's status as it was
+            claim.checkpointed()
             _write_status(run_dir, "interrupted" if interrupted else "failed", recipe.stem)
             _report_quietly(run_dir)
         again = _resume_command(recipe_path, overrides, run_dir, world)
         if interrupted:
             raise RunInterrupted(_interrupted_message(point, run_dir, again)) from None
-        if point.epoch is not None:
-            log.error("The run stopped; %s. Once the cause is fixed, continue with `%s`.", point.describe(run_dir), again)
+        if point.epoch is not None and claim.started():
+            log.error("The run stopped; %s. %s", point.describe(run_dir), checkpoint.resume_advice(again))
         raise
     finally:
         _close_log(handler)
+        claim.release()
 
 
 def _interrupted_message(point: SavePoint, run_dir: Path, again: str) -> str:
