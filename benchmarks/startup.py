@@ -42,19 +42,31 @@ def prepare(scratch: Path) -> dict[str, Path]:
     Image.fromarray(pixels).save(scratch / "a.png")
     Image.fromarray(pixels[::-1].copy()).save(scratch / "b.png")
     (scratch / "broken.toml").write_text("[run\nepochs = 2\n")
-    return {"run": run, "a": scratch / "a.png", "b": scratch / "b.png", "broken": scratch / "broken.toml",
+    import torch
+    import torchvision
+
+    weights = scratch / "resnet18.pth"  # recipes that download pretrained weights are checked as a user offline runs them
+    torch.save(torchvision.models.resnet18().state_dict(), weights)
+    return {"weights": weights, "run": run, "a": scratch / "a.png", "b": scratch / "b.png", "broken": scratch / "broken.toml",
             "missing": scratch / "missing.toml"}
 
 
 def commands(files: dict[str, Path], recipes: list[Path]) -> dict[str, list[str]]:
     found = {'floor: python -c "import torch"': [sys.executable, "-c", "import torch"]}
-    found.update({f"validate {r.name}": toolkit("validate", str(r)) for r in recipes})
+    found.update({f"validate {r.name}": toolkit("validate", str(r), *offline(r, files["weights"])) for r in recipes})
     found["compare (two images)"] = toolkit("compare", str(files["run"]), str(files["a"]), str(files["b"]))
     found["search (saved index, k=5)"] = toolkit("search", str(files["run"]), str(files["a"]), "-q",
                                                  "-o", str(files["run"].parent / "grid.png"))
     found["validate: missing recipe file"] = toolkit("validate", str(files["missing"]))
     found["validate: malformed TOML"] = toolkit("validate", str(files["broken"]))
     return found
+
+
+def offline(recipe: Path, weights: Path) -> list[str]:
+    """Overrides that read a recipe's pretrained weights from a local file instead of downloading them."""
+    if 'weights = "' not in recipe.read_text():
+        return []
+    return ["--set", 'encoder.weights=""', "--set", f'encoder.weights_path="{weights}"']
 
 
 def measure(found: dict[str, list[str]], repeats: int) -> dict[str, float]:
