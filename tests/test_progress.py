@@ -33,7 +33,7 @@ def test_without_a_terminal_a_long_loop_writes_a_whole_line_each_interval():
     bar.set_postfix(loss="0.5000")
     assert list(bar) == [0, 1, 2]
     lines = out.getvalue().splitlines()
-    assert len(lines) == 3 and lines[-1].startswith("epoch 1/2: 3/3 batchs") and lines[-1].endswith("loss 0.5000")
+    assert len(lines) == 3 and lines[-1].startswith("epoch 1/2: 3/3 batches") and lines[-1].endswith("loss 0.5000")
 
 
 def test_a_short_loop_in_a_log_file_writes_nothing(monkeypatch, capsys):

@@ -65,7 +65,8 @@ class LineProgress:
 
     def _write(self, rate: float) -> None:
         of = f"/{self.total}" if self.total is not None else ""
-        line = f"{self.desc}: {self.done}{of} {self.unit}s, {rate:.1f} {self.unit}s/s{self.postfix}"
+        units = f"{self.unit}es" if self.unit.endswith(("s", "ch", "sh", "x")) else f"{self.unit}s"
+        line = f"{self.desc}: {self.done}{of} {units}, {rate:.1f} {units}/s{self.postfix}"
         print(line, file=self.stream or sys.stderr, flush=True)
 
     def set_postfix(self, refresh: bool = False, **values: Any) -> None:
