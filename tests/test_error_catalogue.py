@@ -32,6 +32,7 @@ def test_reliability_page_lists_every_case():
     assert not missing, f"regenerate the catalogue with `python -m tests.error_catalogue`: {missing}"
 
 
+@pytest.mark.slow
 def test_reliability_page_shows_the_messages_the_toolkit_prints_today(tmp_path):
     page = (REPO / "docs" / "reliability.md").read_text()
     shown = page.partition(BEGIN)[2].partition(END)[0].strip()

@@ -42,6 +42,7 @@ def test_torchscript_export_loads_without_the_toolkit_and_gives_the_same_embeddi
     assert json.loads(extra["transform.json"])["height"] == 8
 
 
+@pytest.mark.slow
 def test_torch_export_is_the_default_and_loads_with_torch_alone_for_any_batch_size(trained_run, tmp_path):
     run_dir = copy_run(trained_run, tmp_path / "run")
     result = invoke("export", run_dir)
@@ -55,6 +56,7 @@ def test_torch_export_is_the_default_and_loads_with_torch_alone_for_any_batch_si
     assert json.loads(extra["transform.json"])["channels"] == 1
 
 
+@pytest.mark.slow
 def test_onnx_export_runs_in_onnxruntime_and_gives_the_same_embeddings(trained_run, tmp_path):
     onnxruntime = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'metric-toolkit[onnx]')")
     onnx = pytest.importorskip("onnx", reason="onnx is not installed (pip install 'metric-toolkit[onnx]')")

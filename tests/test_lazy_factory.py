@@ -27,6 +27,7 @@ def test_a_name_the_module_lacks_is_a_clear_error():
         LazyFactory("torchvision.transforms.v2", "RandomTeleport")()
 
 
+@pytest.mark.slow
 def test_loading_the_plugins_does_not_import_torchvision():
     code = ("import sys; from toolkit.components.registry import default_registry; "
             "default_registry(); print('torchvision' in sys.modules)")

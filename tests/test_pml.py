@@ -37,6 +37,7 @@ def _message(text: str, tmp_path) -> str:
     return str(info.value)
 
 
+@pytest.mark.slow
 def test_a_pml_loss_and_miner_train_in_a_short_real_run(write_recipe, tmp_path):
     result = run(write_recipe(PML_RECIPE), output=str(tmp_path / "out"), progress=False,
                  overrides=("run.epochs=3",))

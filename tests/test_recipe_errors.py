@@ -99,6 +99,7 @@ def test_cli_prints_one_paragraph_and_exits_2_without_traceback(write_recipe):
     assert "Traceback" not in result.output and str(path) in result.output
 
 
+@pytest.mark.slow
 def test_validate_accepts_every_shipped_recipe(monkeypatch, tmp_path):
     from pathlib import Path
 

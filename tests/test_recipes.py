@@ -71,6 +71,7 @@ def test_mlp_siamese_recipe_runs_an_epoch_and_reports_both_cluster_mappings(tmp_
     assert 0.0 <= evaluation["knn"]["precision_at_1"] <= 1.0
 
 
+@pytest.mark.slow
 def test_faces_recipe_verifies_unseen_people_and_draws_pairs(tmp_path, tiny_mnist, tiny_faces):
     result = _short_run("faces_siamese.toml", tmp_path, tiny_mnist, tiny_faces, "dataset.size=[40, 40]",
                         "encoder.image_size=[40, 40]")  # a 12,800 → 500 first layer instead of 80,000 → 500
@@ -91,6 +92,7 @@ def test_triplet_recipe_2d_variant_keeps_a_validation_loss_per_epoch(tmp_path, t
     assert (result.run_dir / "validation_curve.png").is_file()
 
 
+@pytest.mark.slow
 def test_center_loss_recipe_classifies_and_saves_a_scatter_every_epoch(tmp_path, tiny_mnist, tiny_faces):
     result = _short_run("mnist_center_loss.toml", tmp_path, tiny_mnist, tiny_faces, "run.epochs=2", "dataset.limit=60",
                         "evaluators.2.max_points=50")
@@ -101,6 +103,7 @@ def test_center_loss_recipe_classifies_and_saves_a_scatter_every_epoch(tmp_path,
     assert "precision" in (result.run_dir / "classification_report.txt").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["fashion_folder.toml", "faces_folder.toml"])
 def test_image_folder_and_table_recipes_run_an_epoch_on_unseen_classes(name, tmp_path, tiny_mnist, tiny_faces):
     result = _short_run(name, tmp_path, tiny_mnist, tiny_faces, "dataset.size=[16, 16]", "augment.0.size=[16, 16]")

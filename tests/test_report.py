@@ -40,6 +40,7 @@ def _screenshot(page: Path, shot: Path, profile: Path) -> np.ndarray:
         return np.asarray(image.convert("L"), dtype=np.float64)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.is_file(), reason="headless Chromium not installed (apt-get install chromium chromium-driver)")
 def test_the_report_renders_in_chromium_with_its_pictures(trained_run, tmp_path):
     run = copy_run(trained_run, tmp_path / "run")

@@ -175,6 +175,7 @@ def test_ctrl_c_or_sigterm_saves_the_step_reached_says_how_to_resume_and_resumes
     _same_results(resumed, baseline)
 
 
+@pytest.mark.slow
 def test_a_finished_run_resumed_with_more_epochs_matches_one_run_of_that_length(setup, tmp_path):
     root, site, recipe, baseline = setup
     short = run(recipe, output=str(tmp_path / "short"), overrides=("run.epochs=2",), progress=False).metrics

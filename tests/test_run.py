@@ -20,6 +20,7 @@ def test_a_run_writes_recipe_metrics_plots_and_weights(quick_recipe, tmp_path):
     assert json.loads((result.run_dir / "status.json").read_text())["status"] == "finished"
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_metrics_on_cpu(quick_recipe, tmp_path):
     a = run(quick_recipe, output=str(tmp_path / "a"), progress=False).metrics
     b = run(quick_recipe, output=str(tmp_path / "b"), progress=False).metrics
@@ -34,6 +35,7 @@ def test_an_existing_run_folder_is_not_overwritten_by_accident(quick_recipe, tmp
     assert result.exit_code == 2 and "--overwrite" in result.output
 
 
+@pytest.mark.slow
 def test_resume_continues_to_more_epochs(quick_recipe, tmp_path):
     out = tmp_path / "out"
     run(quick_recipe, output=str(out), progress=False)

@@ -46,6 +46,7 @@ def test_overwrite_leaves_a_folder_that_is_not_a_run_alone(quick_recipe, tmp_pat
     assert (folder / "chapter1.txt").read_text() == "months of work\n"
 
 
+@pytest.mark.slow
 def test_overwrite_refuses_the_current_folder(quick_recipe, tmp_path, monkeypatch):
     run(quick_recipe, output=str(tmp_path / "here"), overrides=("run.epochs=1",), progress=False)
     monkeypatch.chdir(tmp_path / "here")
@@ -54,6 +55,7 @@ def test_overwrite_refuses_the_current_folder(quick_recipe, tmp_path, monkeypatc
     assert (tmp_path / "here" / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_overwrite_replaces_an_earlier_run(quick_recipe, tmp_path):
     out = tmp_path / "out"
     run(quick_recipe, output=str(out), overrides=("run.epochs=1",), progress=False)

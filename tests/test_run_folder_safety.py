@@ -46,6 +46,7 @@ def test_overwrite_then_an_interruption_before_the_first_checkpoint_keeps_the_ol
     assert snapshot(finished_run.parent) == before
 
 
+@pytest.mark.slow
 def test_overwrite_removes_the_old_run_once_the_new_one_has_a_checkpoint(quick_recipe, finished_run):
     old_log = (finished_run / "log.txt").read_text()
     result = CliRunner().invoke(main, ["run", str(quick_recipe), "-o", str(finished_run), "--overwrite", "-q"])
@@ -123,6 +124,7 @@ def test_an_overwrite_killed_after_its_first_checkpoint_keeps_the_new_run(finish
     assert (finished_run / "checkpoint.pt").read_bytes() == b"new run" and not aside_path(finished_run).exists()
 
 
+@pytest.mark.slow
 def test_overwrite_counts_the_files_an_evaluator_recorded_as_its_own(quick_recipe, finished_run):
     metrics = json.loads((finished_run / "metrics.json").read_text())
     metrics["artifacts"] = {"custom": {"figure": "figure.svg"}}

@@ -32,6 +32,7 @@ def test_a_bad_recipe_file_is_reported_before_torch_is_imported(tmp_path, text):
     assert imported["torch"] is False
 
 
+@pytest.mark.slow
 def test_validate_imports_no_slow_module_it_does_not_need(tiny_mnist, write_recipe, tmp_path):
     recipe = write_recipe(f"""
         [dataset]

@@ -99,6 +99,7 @@ def test_two_processes_reading_their_shares_match_one_process(load, tmp_path):
     assert first_epoch_loss(work / "two") == pytest.approx(first_epoch_loss(one), rel=TOLERANCE)
 
 
+@pytest.mark.slow
 def test_a_validation_split_held_out_of_streamed_images_stays_streamed(tmp_path):
     write_faces(tmp_path / "people", 6, 6)
     dataset = image_folder(folder=str(tmp_path / "people"), train_classes=4, load="stream", workers=0)

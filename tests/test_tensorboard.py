@@ -17,6 +17,7 @@ def test_tensorboard_without_the_package_is_refused_when_the_recipe_is_checked(q
     assert result.exit_code == 2 and "run.tensorboard = true needs the tensorboard package" in result.output
 
 
+@pytest.mark.slow
 def test_tensorboard_logs_the_loss_of_every_epoch_and_the_metrics(quick_recipe, tmp_path):
     pytest.importorskip("tensorboard", reason="tensorboard is not installed (it is optional)")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -29,6 +30,7 @@ def test_tensorboard_logs_the_loss_of_every_epoch_and_the_metrics(quick_recipe, 
     assert events.Scalars("knn/precision_at_1")[0].value == pytest.approx(result.metrics["evaluation"]["knn"]["precision_at_1"])
 
 
+@pytest.mark.slow
 def test_tensorboard_logs_the_validation_metrics_of_every_validated_epoch(quick_recipe, tmp_path):
     pytest.importorskip("tensorboard", reason="tensorboard is not installed (it is optional)")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -18,6 +18,7 @@ def test_pooled_features_go_through_the_head():
     assert torch.allclose(embeddings.norm(dim=1), torch.ones(2), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_dinov2_vit_runs_at_another_resolution_through_options():
     encoder = TimmBackbone(model="vit_small_patch14_dinov2", options={"img_size": 56}, embedding_dim=8).eval()
     with torch.no_grad():
