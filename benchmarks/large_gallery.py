@@ -1,4 +1,4 @@
-"""Large-gallery benchmark (issue 9): exact and approximate faiss indexes on a synthetic gallery.
+"""Large-gallery benchmark: exact and approximate faiss indexes on a synthetic gallery.
 
     .venv/bin/python benchmarks/large_gallery.py                 # 1,000,000 x 64 gallery, 10,000 queries
     .venv/bin/python benchmarks/large_gallery.py --smoke         # seconds: 20,000 x 16, 200 queries

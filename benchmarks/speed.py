@@ -1,4 +1,4 @@
-"""Speed benchmark of the Fashion-MNIST Siamese main job (issue 6): every target as a measured figure and a ratio.
+"""Speed benchmark of the Fashion-MNIST Siamese main job: every target as a measured figure and a ratio.
 
     TOOLKIT_DATA=../shared/data .venv/bin/python benchmarks/speed.py [--pairs 12800] [--threads 2]
     .venv/bin/python benchmarks/speed.py --smoke      # seconds: synthetic 28x28 images, checks the script runs
