@@ -70,6 +70,11 @@ class ImageTransform:
             return torch.empty(0, self.channels, self.height, self.width, dtype=torch.uint8), []
         return torch.stack(tensors), conversions
 
+    @property
+    def formula(self) -> str:
+        """What happens to pixels before they reach the encoder, in words."""
+        return f"pixels / 255 then (x - {_text(self.mean)}) / {_text(self.std)}"
+
     def as_dict(self) -> dict[str, Any]:
         return {"channels": self.channels, "height": self.height, "width": self.width, "resize": "bilinear",
                 "mean": _json(self.mean), "std": _json(self.std)}
