@@ -137,6 +137,15 @@ def test_a_normalize_augmentation_step_says_to_write_it_under_dataset(recipe_for
         build_components(recipe)
 
 
+def test_a_normalize_step_on_a_dataset_without_normalisation_says_its_pixels_reach_the_encoder_as_they_are(
+        write_recipe):
+    from tests.conftest import QUICK_RECIPE
+
+    recipe = load_recipe(write_recipe(QUICK_RECIPE + '\n[[augment]]\nname = "Normalize"\nmean = [0.5]\nstd = [0.2]\n'))
+    with pytest.raises(ToolkitError, match=r"Remove this step; the recipe's dataset takes no normalisation parameters"):
+        build_components(recipe)
+
+
 def test_a_transform_json_whose_mean_does_not_fit_its_channels_is_refused(tmp_path):
     from toolkit.runfolder.files import read_transform
 

@@ -53,15 +53,19 @@ class Augmentation:
                 )
 
 
-def normalize_is_no_step(section: str, params: dict[str, Any], where: str) -> ToolkitError:
-    """The answer to an ``[[augment]]`` step named ``Normalize``: where normalisation is written instead."""
+def normalize_is_no_step(section: str, params: dict[str, Any], where: str, dataset: str | None) -> ToolkitError:
+    """The answer to an ``[[augment]]`` step named ``Normalize``: where normalisation is written instead (``dataset``:
+    the recipe's dataset when it takes ``normalize``, ``mean`` and ``std``; None when it takes none)."""
     mean, std = params.get("mean", "[...]"), params.get("std", "[...]")
+    instead = (f"write it under [dataset] instead: normalize = true, mean = {mean}, std = {std} (one number for every "
+               "channel, or one per channel); the run then applies it in training and evaluation and records it in "
+               "transform.json. A pretrained backbone brings its own when [dataset] sets none." if dataset else
+               "the recipe's dataset takes no normalisation parameters, so its pixels reach the encoder scaled to "
+               "[0, 1] (or normalised by a pretrained backbone's own statistics).")
     return ToolkitError(
         f"{where}: {section}.name = \"Normalize\": normalisation is not an augmentation step, because evaluation and "
         "the images given later to `toolkit embed`, `compare` and `search` must be normalised too (and augmentation "
-        f"keeps uint8 pixels). Remove this step and write it under [dataset] instead: normalize = true, mean = {mean}, "
-        f"std = {std} (one number for every channel, or one per channel); the run then applies it in training and "
-        "evaluation and records it in transform.json. A pretrained backbone brings its own when [dataset] sets none."
+        f"keeps uint8 pixels). Remove this step; {instead}"
     )
 
 

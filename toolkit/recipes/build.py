@@ -85,7 +85,9 @@ def _augmentation(recipe: Recipe, registry: Registry, where: str) -> Augmentatio
     """The ``[[augment]]`` steps, built; ``Normalize`` gets an answer that says where normalisation is written."""
     for spec in recipe.augment:
         if spec.name == "Normalize" and "Normalize" not in registry.names("augmentations"):
-            raise normalize_is_no_step(spec.section, spec.params, where)
+            dataset = registry.get("datasets", recipe.dataset.name).factory
+            takes_mean = "mean" in {p.name for p in parameters(dataset)}
+            raise normalize_is_no_step(spec.section, spec.params, where, recipe.dataset.name if takes_mean else None)
     return Augmentation([(spec.name, _build(registry, "augmentations", spec, where)) for spec in recipe.augment])
 
 
