@@ -57,8 +57,8 @@ def preprocessing(arch: str, weights: str | None) -> Preprocessing:
     chosen = weights_enum(arch, weights) if weights else torchvision.models.get_model_weights(arch).DEFAULT
     preset = chosen.transforms()  # builds the preset only: nothing is downloaded
     side = list(getattr(preset, "crop_size", None) or [])
-    return Preprocessing(tuple(preset.mean), tuple(preset.std), (side[0], side[-1]) if side else None,
-                         source=f"torchvision's {chosen}" if weights else f"{arch}'s default weights ({chosen}), assumed for weights_path")
+    source = f"torchvision's {chosen}" if weights else f"{arch}'s default weights ({chosen}), assumed for weights_path"
+    return Preprocessing(tuple(preset.mean), tuple(preset.std), (side[0], side[-1]) if side else None, source=source)
 
 
 def _download(arch: str, weights: str) -> dict[str, torch.Tensor]:

@@ -30,8 +30,8 @@ class ImageSet:
     """One split of a dataset, held in memory.
 
     ``images`` is a ``uint8`` tensor ``(N, C, H, W)`` (or float, already scaled); ``labels`` is
-    ``int64`` ``(N,)``. ``mean`` and ``std`` (numbers, or one per channel) normalise pixels after scaling them to [0, 1];
-    :meth:`batch` gathers and converts any set of indices in one vectorised step.
+    ``int64`` ``(N,)``. ``mean`` and ``std`` (numbers, or one per channel) normalise pixels after scaling them to
+    [0, 1]; :meth:`batch` gathers and converts any set of indices in one vectorised step.
 
     Items with 1 (grey) or 3 (RGB) channels are images, and runs draw them in their figures. Other items, such
     as feature vectors stored as ``(N, D, 1, 1)``, train and evaluate the same way; :attr:`is_image` is False for

@@ -29,17 +29,22 @@ class Preprocessing:
     size: tuple[int, int] | None = None
     source: str = "the pretrained weights"
 
+    def __post_init__(self) -> None:
+        if len(self.mean) != len(self.std) or not self.mean or min(self.std) <= 0:
+            raise ValueError(f"Preprocessing needs as many means as stds, each std above 0; got mean {self.mean} "
+                             f"and std {self.std}")
+
     def for_channels(self, channels: int) -> tuple[Stat, Stat]:
         """The mean and std for images of ``channels`` channels: grey images take the average of the RGB values,
         since the encoder repeats them to three equal channels."""
-        if channels == len(self.mean):
+        if channels == len(self.mean) > 1:
             return tuple(self.mean), tuple(self.std)
         return sum(self.mean) / len(self.mean), sum(self.std) / len(self.std)
 
 
 def unnormalised(images: ImageSet) -> bool:
     """Whether ``images`` reach the encoder as pixels scaled to [0, 1] and nothing more."""
-    return not isinstance(images.mean, tuple) and not isinstance(images.std, tuple) and (images.mean, images.std) == (0.0, 1.0)
+    return (images.mean, images.std) == (0.0, 1.0)  # a per-channel tuple never equals a number
 
 
 def use_preprocessing(dataset: Dataset, preprocessing: Preprocessing | None) -> None:
