@@ -228,6 +228,18 @@ def mkdocs_hooks():
     return module
 
 
+@pytest.fixture
+def resnet18_file(tmp_path) -> Path:
+    """A state dict of a randomly initialised torchvision ResNet-18, for ``weights_path`` (tests never download)."""
+    import torch
+    import torchvision
+
+    torch.manual_seed(1)
+    path = tmp_path / "resnet18.pth"
+    torch.save(torchvision.models.resnet18().state_dict(), path)
+    return path
+
+
 def offline_weights(recipe: Path, folder: Path) -> tuple[str, ...]:
     """Overrides that replace a recipe's downloaded pretrained weights by a local file of random weights of the same
     torchvision architecture (tests never download)."""

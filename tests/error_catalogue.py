@@ -286,6 +286,20 @@ def _augment_unknown(ws: Workspace) -> list[str]:
     return ws.run(recipe=ws.recipe(QUICK_RECIPE + '\n[[augment]]\nname = "RandomHorizontalFlp"\n'))
 
 
+def _normalize_step(ws: Workspace) -> list[str]:
+    recipe = ws.faces_recipe(ws.faces())
+    recipe.write_text(recipe.read_text() + '\n[[augment]]\nname = "Normalize"\nmean = [0.5]\nstd = [0.2]\n')
+    return ws.run(recipe=recipe)
+
+
+def _mean_per_channel(ws: Workspace) -> list[str]:
+    return ws.run("dataset.normalize=true", "dataset.mean=[0.485, 0.456, 0.406]", recipe=ws.faces_recipe(ws.faces()))
+
+
+def _std_zero(ws: Workspace) -> list[str]:
+    return ws.run("dataset.normalize=true", "dataset.std=0", recipe=ws.faces_recipe(ws.faces()))
+
+
 def _augment_changes_shape(ws: Workspace) -> list[str]:
     return ws.run(recipe=ws.recipe(QUICK_RECIPE + '\n[[augment]]\nname = "RandomResizedCrop"\nsize = [6, 6]\n'))
 
@@ -803,6 +817,12 @@ CASES: list[Case] = [
          _augment_unknown, ("augment.0.name", "RandomHorizontalFlip")),
     Case("augment-changes-shape", "augmentation step that changes the image size",
          _augment_changes_shape, ("[[augment]] 0 ('RandomResizedCrop')", "(1, 8, 8)", "keep the image's shape")),
+    Case("augment-normalize", "Normalize written as an augmentation step", _normalize_step,
+         ("{root}/recipe.toml", 'augment.0.name = "Normalize"', "under [dataset] instead", "mean = [0.5]")),
+    Case("normalize-mean-channels", "per-channel mean for images of another number of channels", _mean_per_channel,
+         ("{root}/recipe.toml", "[dataset]", "mean = [0.485, 0.456, 0.406] has 3 values", "1 channel(s)")),
+    Case("normalize-std-zero", "normalisation std of 0", _std_zero,
+         ("{root}/recipe.toml", "dataset.std", "expected float (> 0)")),
     # Plugins
     Case("plugin-import-error", "plugin that raises on import",
          _plugin_import_error, ("loss.name", "'broken-losses.plugin' failed to load", "ImportError",

@@ -13,14 +13,6 @@ from toolkit.api import ToolkitError
 from toolkit_plugins.encoders.torchvision_backbone import TorchvisionBackbone
 
 
-@pytest.fixture
-def resnet18_file(tmp_path):
-    torch.manual_seed(1)
-    path = tmp_path / "resnet18.pth"
-    torch.save(torchvision.models.resnet18().state_dict(), path)
-    return path
-
-
 def test_embeddings_have_the_head_size_and_unit_length():
     encoder = TorchvisionBackbone(arch="resnet18", embedding_dim=24).eval()
     embeddings = encoder(torch.rand(3, 3, 32, 32))

@@ -10,7 +10,7 @@ import torch
 
 from toolkit.api import data_root, DATA_VARIABLE, Dataset, files_dataset, image_files, ImageFiles, IMAGE_SUFFIXES, ToolkitError
 
-from .reading import loading, Size, with_reading_args
+from .reading import Mean, Size, Std, loading, with_reading_args
 
 
 KINDS = ", ".join(s.lstrip(".") for s in IMAGE_SUFFIXES[:6])
@@ -58,7 +58,7 @@ def image_folder(*, folder: str, data_dir: str | None = None, train_dir: str | N
                  split_by: Literal["identity", "image"] = "identity",
                  train_classes: Annotated[int, Field(ge=2)] | None = None, seed: int = 0,
                  size: Size | None = None, channels: Literal[1, 3] = 1, normalize: bool = False,
-                 mean: float = 0.5, std: float = 0.5, on_bad_image: Literal["error", "skip"] = "error",
+                 mean: Mean = 0.5, std: Std = 0.5, on_bad_image: Literal["error", "skip"] = "error",
                  load: Literal["cache", "memory", "stream"] = "cache", cache_dir: str | None = None,
                  workers: Annotated[int, Field(ge=0)] = 2) -> Dataset:
     """Images in one sub-folder per class (PGM, PNG, JPG, WebP, ...), decoded once into the prepared cache.

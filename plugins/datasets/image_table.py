@@ -11,7 +11,7 @@ from pydantic import Field
 
 from toolkit.api import data_root, DATA_VARIABLE, Dataset, files_dataset, ImageFiles, ToolkitError
 
-from .reading import loading, Size, with_reading_args
+from .reading import Mean, Size, Std, loading, with_reading_args
 
 SPLITS = ("train", "test", "query", "gallery")
 """Values of the split column: ``query`` and ``gallery`` are the two sides of a retrieval test (In-shop)."""
@@ -21,7 +21,7 @@ SPLITS = ("train", "test", "query", "gallery")
 def image_table(*, table: str, root: str | None = None, data_dir: str | None = None,
                 train_classes: Annotated[int, Field(ge=2)] | None = None, test_classes: list[str] | None = None,
                 size: Size | None = None, channels: Literal[1, 3] = 3, normalize: bool = False,
-                mean: float = 0.5, std: float = 0.5, on_bad_image: Literal["error", "skip"] = "error",
+                mean: Mean = 0.5, std: Std = 0.5, on_bad_image: Literal["error", "skip"] = "error",
                 load: Literal["cache", "memory", "stream"] = "cache", cache_dir: str | None = None,
                 workers: Annotated[int, Field(ge=0)] = 2) -> Dataset:
     """Images listed in a table: CSV or Parquet with the columns ``path``, ``label`` and optionally ``split``.

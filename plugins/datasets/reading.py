@@ -10,13 +10,19 @@ from toolkit.api import ImageLoading, ImageReader
 
 Size = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]
 """``[height, width]``, both positive."""
+Mean = float | Annotated[list[float], Field(min_length=1)]
+"""One mean for every channel, or one per channel."""
+Std = Annotated[float, Field(gt=0)] | Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
+"""One standard deviation for every channel, or one per channel; above 0."""
 
 READING_ARGS = """
         size: ``[height, width]`` every image is resized to (default: keep the size; all images must share it).
         channels: 1 reads grey-scale, 3 reads RGB.
-        normalize: subtract ``mean`` and divide by ``std`` after scaling pixels to [0, 1].
-        mean: normalisation mean.
-        std: normalisation standard deviation.
+        normalize: subtract ``mean`` and divide by ``std`` after scaling pixels to [0, 1], in training, evaluation
+            and for every image given later (``toolkit embed``, ``compare``, ``search``). Without it, a pretrained
+            backbone's own normalisation applies (ImageNet's for torchvision weights).
+        mean: normalisation mean: one number, or one per channel (``[0.485, 0.456, 0.406]``).
+        std: normalisation standard deviation: one number, or one per channel; above 0.
         on_bad_image: ``error`` stops at the first unreadable or missing image, naming it (and its table row);
             ``skip`` leaves it out with a warning and counts it in ``metrics.json``.
         load: ``cache`` decodes and resizes every image once into a prepared cache (``toolkit prepare``) and
@@ -40,6 +46,7 @@ def loading(params: dict[str, Any]) -> ImageLoading:
     size = params["size"]
     if size is not None and (len(size) != 2 or min(size) < 1):
         raise ValueError(f"size must be [height, width] with positive sides, got {size}")
-    mean, std = (params["mean"], params["std"]) if params["normalize"] else (0.0, 1.0)
+    as_stat = (lambda v: tuple(float(x) for x in v) if isinstance(v, list) else float(v))
+    mean, std = (as_stat(params["mean"]), as_stat(params["std"])) if params["normalize"] else (0.0, 1.0)
     return ImageLoading(ImageReader(channels=params["channels"], size=tuple(size) if size else None), mean, std,
                         params["load"], params["cache_dir"], params["on_bad_image"], params["workers"])

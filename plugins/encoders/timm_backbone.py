@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from pydantic import Field
 from torch import nn
 
-from toolkit.api import ToolkitError
+from toolkit.api import Preprocessing, ToolkitError
 
 from .backbone_head import BackboneWithHead
 from .torchvision_backbone import load_matching, read_state_dict
@@ -42,7 +42,9 @@ class TimmBackbone(BackboneWithHead):
     """A timm model (e.g. ``vit_small_patch14_dinov2.lvd142m``, ``convnext_tiny``) with an embedding head.
 
     The model's pooled features go through ``Linear(features, embedding_dim)``, optionally BatchNorm, and are
-    L2-normalised unless ``normalize = false``. Grey images are repeated to three channels.
+    L2-normalised unless ``normalize = false``. Grey images are repeated to three channels. With ``pretrained`` or
+    ``weights_path``, the mean and std of timm's configuration of the model become the run's normalisation (in
+    training, evaluation and for images given later) unless the dataset normalises itself.
 
     Args:
         model: timm model name, with an optional pretrained tag (``name.tag``).
@@ -70,4 +72,14 @@ class TimmBackbone(BackboneWithHead):
             classifier = backbone.pretrained_cfg.get("classifier") or "head"
             load_matching(backbone, read_state_dict(weights_path), model, f"weights_path {weights_path}",
                           ignore=(f"{classifier}.",))
+        self.preprocessing = _preprocessing(backbone, model) if pretrained or weights_path else None
         self.attach(backbone, backbone.num_features, name=model)
+
+
+def _preprocessing(backbone: nn.Module, model: str) -> Preprocessing:
+    """The normalisation and input size timm's pretrained configuration of ``model`` gives."""
+    from timm.data import resolve_data_config
+
+    config = resolve_data_config({}, model=backbone)
+    return Preprocessing(tuple(config["mean"]), tuple(config["std"]), tuple(config["input_size"][1:]),
+                         source=f"timm's configuration of {model!r}")

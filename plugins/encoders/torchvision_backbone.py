@@ -12,7 +12,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from toolkit.api import ToolkitError
+from toolkit.api import Preprocessing, ToolkitError
 
 from .backbone_head import BackboneWithHead
 
@@ -47,6 +47,18 @@ def weights_enum(arch: str, weights: str):
         raise ToolkitError(f"[encoder] weights: {arch} has no weights {weights!r}. "
                            f"Known: {', '.join(enum.__members__)} (or leave weights out for random initialisation).")
     return enum[member]
+
+
+def preprocessing(arch: str, weights: str | None) -> Preprocessing:
+    """The normalisation and size of torchvision's ``weights`` of ``arch`` (its default weights' when None, for a
+    state dict read from a file)."""
+    import torchvision.models
+
+    chosen = weights_enum(arch, weights) if weights else torchvision.models.get_model_weights(arch).DEFAULT
+    preset = chosen.transforms()  # builds the preset only: nothing is downloaded
+    side = list(getattr(preset, "crop_size", None) or [])
+    source = f"torchvision's {chosen}" if weights else f"{arch}'s default weights ({chosen}), assumed for weights_path"
+    return Preprocessing(tuple(preset.mean), tuple(preset.std), (side[0], side[-1]) if side else None, source=source)
 
 
 def _download(arch: str, weights: str) -> dict[str, torch.Tensor]:
@@ -125,7 +137,9 @@ class TorchvisionBackbone(BackboneWithHead):
     The model's classifier is replaced by ``Linear(features, embedding_dim)``, optionally followed by
     BatchNorm, and the embedding is L2-normalised unless ``normalize = false``. Grey images are repeated to three
     channels. Pretrained weights come from torchvision (``weights``, downloaded once into torch's cache) or from a
-    local state dict (``weights_path``); neither gives random initialisation.
+    local state dict (``weights_path``); neither gives random initialisation. Pretrained weights bring their own
+    normalisation (mean and std; for ``weights_path`` those of the arch's default torchvision weights), which the
+    run applies in training, evaluation and to images given later unless the dataset normalises itself.
 
     Args:
         arch: torchvision model name, e.g. ``resnet18``, ``resnet50``, ``convnext_tiny``, ``efficientnet_b0``,
@@ -162,5 +176,6 @@ class TorchvisionBackbone(BackboneWithHead):
         holder, name, linear = _classifier(backbone)
         setattr(holder, name, nn.Identity())
         self.arch = arch
+        self.preprocessing = preprocessing(arch, weights) if weights or weights_path else None
         self.attach(backbone, linear.in_features, name=arch,
                     min_size=torchvision.models.get_model_weights(arch).DEFAULT.meta.get("min_size", (1, 1)))

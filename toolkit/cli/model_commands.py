@@ -300,7 +300,7 @@ def export_command(run_dir: str, fmt: str, output: str | None) -> None:
     t = model.transform
     click.echo(f"Wrote {result.path} ({fmt}); outputs match PyTorch on a batch of {result.batch} images "
                f"(largest difference {result.max_difference:.2g}). Input: float images (N, {t.channels}, {t.height}, "
-               f"{t.width}), pixels / 255 then (x - {t.mean:g}) / {t.std:g}.")
+               f"{t.width}), {t.formula}.")
 
 
 @click.command()

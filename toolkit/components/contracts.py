@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from toolkit.imagedata.datasets import Dataset
+from toolkit.imagedata.normalization import Preprocessing
 from toolkit.training.members import batch_members  # noqa: F401  (part of the plugin API)
 
 BatchKind = Literal["pairs", "triplets", "labels"]
@@ -63,8 +64,13 @@ class Encoder(nn.Module):
     """Optional base class of encoders, for the optional parts below.
 
     Any ``torch.nn.Module`` that maps a float batch of images ``(B, C, H, W)`` to embeddings ``(B, D)`` is an
-    encoder; one that subclasses this class may also name groups of parameters and follow the epochs.
+    encoder; one that subclasses this class may also name groups of parameters, follow the epochs and say how its
+    pretrained weights expect images.
     """
+
+    preprocessing: Preprocessing | None = None
+    """The normalisation its pretrained weights expect; the run applies it to a dataset that normalises nothing
+    itself, in training, evaluation and ``transform.json``. None: the dataset's own normalisation (or none)."""
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """Named groups of parameters a recipe may give their own options with ``[optimizer.groups.NAME]`` (such as

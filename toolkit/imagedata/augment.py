@@ -2,13 +2,14 @@
 
 The steps are built like any component (``torchvision.transforms.v2`` classes by name, or a plugin's
 ``register_augmentations``). They draw from torch's global generator, which the run seeds and checkpoints,
-so a run and its resumption draw the same parameters. Evaluation sees the images without them.
+so a run and its resumption draw the same parameters. Evaluation sees the images without them; normalisation is
+no step here but the dataset's (``normalize``, ``mean``, ``std``), applied in training and evaluation alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -50,6 +51,22 @@ class Augmentation:
                     f"image into {got}; every step must keep the image's shape and uint8 pixels (a crop needs "
                     f"size = {list(example.shape[1:])}; normalise with the dataset's normalize, mean and std)."
                 )
+
+
+def normalize_is_no_step(section: str, params: dict[str, Any], where: str, dataset: str | None) -> ToolkitError:
+    """The answer to an ``[[augment]]`` step named ``Normalize``: where normalisation is written instead (``dataset``:
+    the recipe's dataset when it takes ``normalize``, ``mean`` and ``std``; None when it takes none)."""
+    mean, std = params.get("mean", "[...]"), params.get("std", "[...]")
+    instead = (f"write it under [dataset] instead: normalize = true, mean = {mean}, std = {std} (one number for every "
+               "channel, or one per channel); the run then applies it in training and evaluation and records it in "
+               "transform.json. A pretrained backbone brings its own when [dataset] sets none." if dataset else
+               "the recipe's dataset takes no normalisation parameters, so its pixels reach the encoder scaled to "
+               "[0, 1] (or normalised by a pretrained backbone's own statistics).")
+    return ToolkitError(
+        f"{where}: {section}.name = \"Normalize\": normalisation is not an augmentation step, because evaluation and "
+        "the images given later to `toolkit embed`, `compare` and `search` must be normalised too (and augmentation "
+        f"keeps uint8 pixels). Remove this step; {instead}"
+    )
 
 
 @dataclass

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 import torch
 
 from toolkit.errors import ToolkitError
+
+Stat = Union[float, tuple[float, ...]]
+"""A normalisation mean or std: one number for every channel, or one per channel."""
+
+
+def normalize(x: torch.Tensor, mean: Stat, std: Stat) -> torch.Tensor:
+    """``(x - mean) / std`` in place on a float batch ``(N, C, H, W)``, per channel when given per channel."""
+    if isinstance(mean, tuple) or isinstance(std, tuple):
+        def per_channel(values: Stat) -> torch.Tensor:
+            return torch.tensor(values, dtype=x.dtype, device=x.device).reshape(1, -1, 1, 1)
+
+        return x.sub_(per_channel(mean)).div_(per_channel(std))
+    if mean != 0.0 or std != 1.0:
+        x = x.sub_(mean).div_(std)
+    return x
 
 
 @dataclass
@@ -15,8 +30,8 @@ class ImageSet:
     """One split of a dataset, held in memory.
 
     ``images`` is a ``uint8`` tensor ``(N, C, H, W)`` (or float, already scaled); ``labels`` is
-    ``int64`` ``(N,)``. ``mean`` and ``std`` normalise pixels after scaling them to [0, 1];
-    :meth:`batch` gathers and converts any set of indices in one vectorised step.
+    ``int64`` ``(N,)``. ``mean`` and ``std`` (numbers, or one per channel) normalise pixels after scaling them to
+    [0, 1]; :meth:`batch` gathers and converts any set of indices in one vectorised step.
 
     Items with 1 (grey) or 3 (RGB) channels are images, and runs draw them in their figures. Other items, such
     as feature vectors stored as ``(N, D, 1, 1)``, train and evaluate the same way; :attr:`is_image` is False for
@@ -25,8 +40,8 @@ class ImageSet:
 
     images: torch.Tensor
     labels: torch.Tensor
-    mean: float = 0.0
-    std: float = 1.0
+    mean: Stat = 0.0
+    std: Stat = 1.0
     class_names: list[str] | None = None
 
     def __post_init__(self) -> None:
@@ -60,9 +75,7 @@ class ImageSet:
         x = images.float()
         if images.dtype == torch.uint8:
             x = x.div_(255.0)
-        if self.mean != 0.0 or self.std != 1.0:
-            x = x.sub_(self.mean).div_(self.std)
-        return x
+        return normalize(x, self.mean, self.std)
 
     def batch(self, indices: torch.Tensor) -> torch.Tensor:
         """Float images at ``indices`` (any shape of index tensor, flattened)."""

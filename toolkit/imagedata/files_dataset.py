@@ -7,7 +7,7 @@ from typing import Callable
 
 from toolkit.errors import ToolkitError
 from toolkit.imagedata.cache import LoadMode, load_images
-from toolkit.imagedata.datasets import Dataset, ImageSet
+from toolkit.imagedata.datasets import Dataset, ImageSet, Stat
 from toolkit.imagedata.decoding import ImageFiles, OnBadImage
 from toolkit.imagedata.images import ImageReader
 
@@ -21,12 +21,22 @@ class ImageLoading:
     the pixels are kept (``load``: ``cache``, ``memory`` or ``stream``; see :func:`toolkit.api.load_images`)."""
 
     reader: ImageReader
-    mean: float = 0.0
-    std: float = 1.0
+    mean: Stat = 0.0
+    std: Stat = 1.0
     load: LoadMode = "cache"
     cache_dir: str | None = None
     on_bad_image: OnBadImage = "error"
     workers: int = 2
+
+    def __post_init__(self) -> None:
+        for key, value in (("mean", self.mean), ("std", self.std)):
+            values = value if isinstance(value, tuple) else (value,)
+            if isinstance(value, tuple) and len(value) != self.reader.channels:
+                raise ValueError(f"{key} = {list(value)} has {len(value)} values but the images have "
+                                 f"{self.reader.channels} channel(s) (channels = {self.reader.channels}); give one "
+                                 f"number, or one per channel")
+            if key == "std" and not all(v > 0 for v in values):
+                raise ValueError(f"std = {value!r} must be above 0 (pixels are divided by it)")
 
 
 def files_dataset(name: str, splits: list[str], listing: Listing, loading: ImageLoading) -> Dataset:

@@ -8,27 +8,37 @@ from typing import Any
 
 import torch
 
-from toolkit.imagedata.datasets import ImageSet
+from toolkit.imagedata.datasets import ImageSet, Stat
 from toolkit.errors import ToolkitError
 from toolkit.imagedata.images import ImageReader
+from toolkit.imagedata.normalization import Preprocessing
 
 
 @dataclass(frozen=True)
 class ImageTransform:
-    """Image shape (``channels`` × ``height`` × ``width``, uint8 pixels) and the ``mean``/``std`` that normalise
-    pixels after scaling them to [0, 1], exactly as :meth:`toolkit.imagedata.datasets.ImageSet.to_float` does in training."""
+    """The evaluation transform: image shape (``channels`` × ``height`` × ``width``, uint8 pixels, other sizes resized
+    bilinearly) and the ``mean``/``std`` (one number, or one per channel) that normalise pixels after scaling them to
+    [0, 1], exactly as :meth:`toolkit.imagedata.datasets.ImageSet.to_float` does in training and evaluation."""
 
     channels: int
     height: int
     width: int
-    mean: float = 0.0
-    std: float = 1.0
+    mean: Stat = 0.0
+    std: Stat = 1.0
 
     @classmethod
     def of(cls, images: ImageSet) -> "ImageTransform":
         """The transform of a training split."""
         channels, height, width = images.shape
-        return cls(int(channels), int(height), int(width), float(images.mean), float(images.std))
+        return cls(int(channels), int(height), int(width), _stat(images.mean), _stat(images.std))
+
+    @property
+    def preprocessing(self) -> Preprocessing | None:
+        """This normalisation, for the splits of the run's dataset that the dataset leaves unnormalised."""
+        if (self.mean, self.std) == (0.0, 1.0):
+            return None
+        as_tuple = (lambda v: v if isinstance(v, tuple) else (v,))
+        return Preprocessing(as_tuple(self.mean), as_tuple(self.std), source="the run's transform.json")
 
     @property
     def reader(self) -> ImageReader:
@@ -36,7 +46,7 @@ class ImageTransform:
 
     def describe(self) -> str:
         colour = "grey" if self.channels == 1 else "RGB"
-        norm = f", normalised with mean {self.mean:g} and std {self.std:g}" if (self.mean, self.std) != (0.0, 1.0) else ""
+        norm = f", normalised with mean {_text(self.mean)} and std {_text(self.std)}" if self.preprocessing else ""
         return f"{self.width}x{self.height} {colour}{norm}"
 
     def image_set(self, images: torch.Tensor, labels: torch.Tensor | None = None,
@@ -60,19 +70,38 @@ class ImageTransform:
             return torch.empty(0, self.channels, self.height, self.width, dtype=torch.uint8), []
         return torch.stack(tensors), conversions
 
+    @property
+    def formula(self) -> str:
+        """What happens to pixels before they reach the encoder, in words."""
+        return f"pixels / 255 then (x - {_text(self.mean)}) / {_text(self.std)}"
+
     def as_dict(self) -> dict[str, Any]:
-        return {"channels": self.channels, "height": self.height, "width": self.width, "mean": self.mean, "std": self.std}
+        return {"channels": self.channels, "height": self.height, "width": self.width, "resize": "bilinear",
+                "mean": _json(self.mean), "std": _json(self.std)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: Path) -> "ImageTransform":
         try:
-            return cls(int(data["channels"]), int(data["height"]), int(data["width"]), float(data["mean"]),
-                       float(data["std"]))
+            return cls(int(data["channels"]), int(data["height"]), int(data["width"]), _stat(data["mean"]),
+                       _stat(data["std"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise ToolkitError(
                 f"{where} is damaged ({type(exc).__name__}: {exc}); it should hold channels, height, width, mean and "
                 "std. Delete it: the toolkit then derives the transform from the run's dataset again."
             ) from None
+
+
+def _stat(value: Any) -> Stat:
+    """A mean or std as stored: one float, or a tuple of floats (one per channel)."""
+    return tuple(float(v) for v in value) if isinstance(value, (list, tuple)) else float(value)
+
+
+def _json(value: Stat) -> float | list[float]:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _text(value: Stat) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in value) + "]" if isinstance(value, tuple) else f"{value:g}"
 
 
 def describe_conversions(paths: list[Path], conversions: list[list[str]], transform: ImageTransform) -> str | None:

@@ -23,6 +23,7 @@ from toolkit.imagedata.datasets import Dataset, ImageSet
 from toolkit.errors import ToolkitError
 from toolkit.recipes.recipe import Recipe, load_recipe
 from toolkit.components.registry import Registry
+from toolkit.imagedata.normalization import use_preprocessing
 from toolkit.imagedata.transform import ImageTransform
 
 
@@ -44,6 +45,7 @@ class TrainedModel:
         if self._dataset is None:
             check_data_paths(self.recipe, self.run_dir)
             self._dataset = build_dataset(self.recipe, self.registry)
+            use_preprocessing(self._dataset, self.transform.preprocessing)  # as the run normalised its splits
         return self._dataset
 
     def split(self, name: str) -> ImageSet:

@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from toolkit.components.contracts import Evaluator, Loss, Miner, Sampler
-from toolkit.imagedata.augment import Augmentation
+from toolkit.imagedata.augment import Augmentation, normalize_is_no_step
 from toolkit.imagedata.datasets import Dataset
+from toolkit.imagedata.normalization import Preprocessing, use_preprocessing
 from toolkit.imagedata.holdout import VALIDATION, check_validation_pairs, hold_out_validation
 from toolkit.errors import ToolkitError, did_you_mean
 from toolkit.components.params import check_parameters, parameters
@@ -47,6 +48,8 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
         raise _wrong_kind(registry, "samplers", recipe.sampler, sampler, "a toolkit.api.Sampler (kind, batch_size, epoch())")
 
     encoder = build_encoder(recipe, registry)
+    preprocessing = getattr(encoder, "preprocessing", None)
+    use_preprocessing(dataset, preprocessing if isinstance(preprocessing, Preprocessing) else None)
 
     extra: dict[str, Any] = {}
     if recipe.miner is not None:
@@ -75,8 +78,17 @@ def build_components(recipe: Recipe, registry: Registry | None = None) -> Compon
     _check_optimizers(recipe, loss, where)
     if recipe.run.tensorboard:
         require_tensorboard(where)
-    augmentation = Augmentation([(spec.name, _build(registry, "augmentations", spec, where)) for spec in recipe.augment])
-    return Components(dataset, sampler, encoder, loss, evaluators, augmentation)
+    return Components(dataset, sampler, encoder, loss, evaluators, _augmentation(recipe, registry, where))
+
+
+def _augmentation(recipe: Recipe, registry: Registry, where: str) -> Augmentation:
+    """The ``[[augment]]`` steps, built; ``Normalize`` gets an answer that says where normalisation is written."""
+    for spec in recipe.augment:
+        if spec.name == "Normalize" and "Normalize" not in registry.names("augmentations"):
+            dataset = registry.get("datasets", recipe.dataset.name).factory
+            takes_mean = "mean" in {p.name for p in parameters(dataset)}
+            raise normalize_is_no_step(spec.section, spec.params, where, recipe.dataset.name if takes_mean else None)
+    return Augmentation([(spec.name, _build(registry, "augmentations", spec, where)) for spec in recipe.augment])
 
 
 def build_evaluator(spec: ComponentSpec, registry: Registry, where: str) -> Evaluator:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -74,12 +74,24 @@ class Threshold(_Loose):
         return value
 
 
+Mean = Annotated[float, Field(allow_inf_nan=False)]
+Std = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
 class Transform(_Loose):
     channels: int = Field(ge=1, le=MAX_CHANNELS)
     height: int = Field(ge=1, le=MAX_IMAGE_SIDE)
     width: int = Field(ge=1, le=MAX_IMAGE_SIDE)
-    mean: float = Field(allow_inf_nan=False)
-    std: float = Field(gt=0, allow_inf_nan=False)
+    mean: Mean | list[Mean]
+    std: Std | list[Std]
+
+    @model_validator(mode="after")
+    def _one_per_channel(self) -> "Transform":
+        for key in ("mean", "std"):
+            value = getattr(self, key)
+            if isinstance(value, list) and len(value) != self.channels:
+                raise ValueError(f"{key} has {len(value)} values for {self.channels} channel(s)")
+        return self
 
 
 class GalleryMeta(_Loose):
