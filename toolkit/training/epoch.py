@@ -104,14 +104,14 @@ def embed_batch(encoder: nn.Module, images: ImageSet, batch: Batch, device: torc
     size, members = batch.indices.shape
     indices = batch.indices.to(images.images.device)
     if members == 1:
-        embeddings = encoder(images.batch(indices).to(device)).view(size, 1, -1)
+        embeddings = encoder(images.batch(indices).to(device, non_blocking=True)).view(size, 1, -1)
     elif joint:
         with joint_members(members):  # member-major: all first members, then all second members, ...
             embeddings = encoder(images.batch(indices.T.reshape(-1)).to(device)).view(members, size, -1).transpose(0, 1)
     else:
         embeddings = torch.stack([encoder(images.batch(indices[:, j]).to(device)) for j in range(members)], dim=1)
-    same = batch.same.to(device) if batch.same is not None else None
-    return EmbeddedBatch(batch.kind, embeddings, batch.labels.to(device), same)
+    same = batch.same.to(device, non_blocking=True) if batch.same is not None else None
+    return EmbeddedBatch(batch.kind, embeddings, batch.labels.to(device, non_blocking=True), same)
 
 
 AUTOCAST_TYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}

@@ -150,7 +150,8 @@ def _prepare_training(setup: RunSetup, saved: dict[str, Any] | None, run_dir: Pa
     if precision == "float16":
         state.scaler = torch.amp.GradScaler(device.type)
     forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward, precision)
-    sampler = planned(distributed.shard(components.sampler, setup.world), train_images)  # streamed images decode ahead
+    # streamed images: the workers decode (and augment) each planned batch ahead of its step
+    sampler = planned(distributed.shard(components.sampler, setup.world), train_images, setup.world.rank)
     training = Training(state, sampler, train_images, forward, recipe.run, device, setup.world)
     if saved is not None:
         _restore(training, saved, recipe.path, run_dir)
@@ -160,9 +161,11 @@ def _prepare_training(setup: RunSetup, saved: dict[str, Any] | None, run_dir: Pa
 
 
 def _on_device(images: ImageSet, device: torch.device) -> ImageSet:
+    """Images in memory or in the cache copied to ``device`` whole; streamed ones sent there batch by batch."""
     if device.type == "cpu":
         return images
-    return type(images)(images.images.to(device), images.labels, images.mean, images.std, images.class_names)
+    return type(images)(images.images.to(device, non_blocking=True), images.labels, images.mean, images.std,
+                        images.class_names)
 
 
 def _restore(training: Training, saved: dict[str, Any], recipe_path: Path, run_dir: Path) -> None:
