@@ -13,6 +13,7 @@ from torch import nn
 
 from toolkit.training import rng
 from toolkit.training.allocator import keep_freed_memory
+from toolkit.training.compiling import CompileTiming
 from toolkit.components.contracts import Batch, EmbeddedBatch, Encoder, Loss, Sampler
 from toolkit.imagedata.datasets import ImageSet
 from toolkit.training.distributed import World, all_finite, global_mean
@@ -156,6 +157,8 @@ class Training:
     world: World = field(default_factory=World)
     start_epoch: int = 1
     partial: EpochProgress | None = None
+    compile_timing: CompileTiming | None = None
+    """Set with ``run.compile``: the first steps are timed to tell compiling from training."""
 
 
 class EpochCallback(Protocol):
@@ -212,13 +215,16 @@ def train_epoch(training: Training, epoch: int, generator: torch.Generator, *, p
             done.seconds = time.perf_counter() - start
             raise StopRequested(done)
         done.step += 1
+        step_started = time.perf_counter()
         value = training.forward(training.images, batch, training.device)
         if not all_finite(value, world):
             _skip_step(state, value, snapshot, world, training.settings.max_bad_steps)
             done.bad += 1
             continue
         _take_step(state, value)
-        done.total += global_mean(value, world)
+        done.total += global_mean(value, world)  # reading the loss back waits for the step's GPU work
+        if training.compile_timing is not None:
+            training.compile_timing.add(time.perf_counter() - step_started)
         done.count += 1
         done.seen += batch.indices.numel() * world.size
         if done.count % 10 == 0:
