@@ -163,7 +163,8 @@ def test_pinned_memory_is_requested_only_for_a_cuda_device(files):
     streamed = load_images(files, READER, name="people", load="stream", workers=0).images
     assert streamed._data_loader().pin_memory is False
     on_gpu = streamed.to(torch.device("cuda"))  # nothing touches the GPU until a batch is read
-    assert on_gpu.device.type == "cuda" and on_gpu._data_loader().pin_memory is True
+    assert on_gpu.deliver_to.type == "cuda" and on_gpu._data_loader().pin_memory is True
+    assert on_gpu.device.type == "cpu"  # the runner keeps the indices that gather batches on the CPU
     assert streamed.to("cpu") is streamed
 
 

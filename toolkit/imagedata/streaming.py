@@ -83,16 +83,17 @@ def _batch_tensor(shape: tuple[int, ...]) -> torch.Tensor:
 class StreamedImages:
     """Image files that index like a uint8 tensor ``(N, C, H, W)``; every image must decode to ``shape``.
 
-    ``augmentation`` (training images only) runs in the workers on each planned image. On a CUDA ``device`` the
-    workers' batches come through pinned memory and are copied to the GPU without blocking.
+    ``augmentation`` (training images only) runs in the workers on each planned image. Delivered to a CUDA device
+    (``deliver_to``), the workers' batches come through pinned memory and are copied there without blocking;
+    ``device`` stays the CPU, where the indices that gather them are.
     """
 
-    ndim, dtype = 4, torch.uint8
+    ndim, dtype, device = 4, torch.uint8, torch.device("cpu")
 
     def __init__(self, files: ImageFiles, reader: ImageReader, shape: tuple[int, int, int], *, workers: int = 2,
-                 augmentation: Augmentation | None = None, device: torch.device = torch.device("cpu")):
+                 augmentation: Augmentation | None = None, deliver_to: torch.device = torch.device("cpu")):
         self.files, self.reader, self.image_shape, self.workers = files, reader, tuple(shape), workers
-        self.augmentation, self.device = augmentation, torch.device(device)
+        self.augmentation, self.deliver_to = augmentation, torch.device(deliver_to)
         self._plan = _Plan()
         self._loader: torch.utils.data.DataLoader | None = None
         self._blocks: Iterator[Any] | None = None
@@ -106,23 +107,24 @@ class StreamedImages:
     @property
     def pin_memory(self) -> bool:
         """Whether the workers' batches go through pinned memory: only on the way to a CUDA device."""
-        return self.device.type == "cuda"
+        return self.deliver_to.type == "cuda"
 
     def __len__(self) -> int:
         return len(self.files)
 
     def to(self, device: Any = None, *args: Any, **kwargs: Any) -> "StreamedImages":
         """The same files, their batches delivered on ``device`` (decoded on the CPU, then copied)."""
-        if device is None or torch.device(device) == self.device:
+        if device is None or torch.device(device) == self.deliver_to:
             return self
-        return self._like(self.files, device=torch.device(device))
+        return self._like(self.files, deliver_to=torch.device(device))
 
     def augmented(self, augmentation: Augmentation) -> "StreamedImages":
         """The same files, each planned image augmented by the workers (with its block's seed) as it is decoded."""
         return self._like(self.files, augmentation=augmentation)
 
     def _like(self, files: ImageFiles, **changes: Any) -> "StreamedImages":
-        settings = {"workers": self.workers, "augmentation": self.augmentation, "device": self.device, **changes}
+        settings = {"workers": self.workers, "augmentation": self.augmentation, "deliver_to": self.deliver_to,
+                    **changes}
         return StreamedImages(files, self.reader, self.image_shape, **settings)
 
     def __getitem__(self, key: Any) -> Any:
@@ -155,7 +157,7 @@ class StreamedImages:
         if found is None:  # read out of every plan: decode here
             found = decode_block(self.files, self.reader, indices, self.image_shape)
             found = self.augmentation(found) if self.augmentation is not None else found
-        return found.to(self.device, non_blocking=True)  # from pinned memory: the copy overlaps the step
+        return found.to(self.deliver_to, non_blocking=True)  # from pinned memory: the copy overlaps the step
 
     def _advance_to(self, indices: torch.Tensor) -> torch.Tensor | None:
         """The images from the current block or the first later one that holds all ``indices`` (None: no block)."""
