@@ -186,3 +186,21 @@ def test_streamed_batches_arrive_on_the_gpu_through_pinned_memory(files):
     assert batch.is_cuda and streamed._current[1].is_pinned()
     expected = load_images(files, READER, name="people", load="memory").images[:6]
     assert torch.equal(batch.cpu(), expected)
+
+
+@pytest.mark.slow
+def test_a_streamed_run_with_augmentation_is_the_same_with_any_number_of_workers(tmp_path):
+    from tests.test_distributed import first_epoch_loss
+    from toolkit.training.runner import run
+
+    write_faces(tmp_path / "people", 6, 4)
+    recipe = tmp_path / "augmented.toml"
+    recipe.write_text(pairs_recipe(f'name = "image_folder"\nfolder = "{tmp_path / "people"}"\ntrain_classes = 4\n'
+                                   'size = [12, 12]\nload = "stream"\nworkers = 0', in_features=144)
+                      + '\n[[augment]]\nname = "RandomResizedCrop"\nsize = [12, 12]\nscale = [0.5, 1.0]\n')
+    losses = [first_epoch_loss(run(recipe, output=str(tmp_path / f"run{n}"), progress=False,
+                                   overrides=(f"dataset.workers={workers}",)).run_dir)
+              for n, workers in enumerate((0, 2, 2))]
+    assert losses[0] == losses[1] == losses[2]
+    other_seed = run(recipe, output=str(tmp_path / "seed1"), progress=False, overrides=("run.seed=1",)).run_dir
+    assert first_epoch_loss(other_seed) != losses[0]
