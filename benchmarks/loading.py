@@ -1,13 +1,14 @@
 """Loading speed and memory of a folder of images: the prepared cache and streaming against torchvision's ImageFolder.
 
-    .venv/bin/python benchmarks/loading.py loaders FOLDER [--size 64] [--workers 2] [--batches 200]
+    .venv/bin/python benchmarks/loading.py loaders FOLDER [--size 64] [--workers 2] [--batches 200] [--rounds 3]
     .venv/bin/python benchmarks/loading.py train FOLDER [--recipe recipes/fashion_folder.toml] [--epochs 1]
     .venv/bin/python benchmarks/loading.py loaders --smoke
 
 ``loaders``: the time to prepare the cache, then images per second of one epoch's shuffled batches
 (``ImageSet.batch``: uint8 gather, float conversion) read from the cache, streamed by ``--workers``
 DataLoader workers (``load = "stream"``), and read by ``torchvision.datasets.ImageFolder`` + PIL +
-``DataLoader`` with the same workers; all deliver float batches of ``--size`` px grey images.
+``DataLoader`` with the same workers; all deliver float batches of ``--size`` px grey images. Streaming and
+ImageFolder take turns ``--rounds`` times, so that other work on the machine weighs on both alike.
 ``train``: ``toolkit run`` of the recipe on FOLDER from the cache and with the images decoded into memory
 (``dataset.load = "memory"``): training images per second of the first epoch and the peak RSS of each run.
 FOLDER holds one sub-folder per class (``benchmarks/make_image_folder.py`` writes Fashion-MNIST so).
@@ -35,25 +36,29 @@ TARGETS = {"cache / ImageFolder": 3.0, "train cache / in-memory": 1 / 1.15}
 MIB = 1024 ** 2
 
 
-def toolkit_speed(folder: Path, load: str, args: argparse.Namespace, cache_dir: Path) -> dict[str, float]:
-    """Seconds to prepare (or reopen) the images with ``load`` (``cache`` or ``stream``), then images/s of shuffled
-    float batches of one epoch's first ``args.batches`` batches, planned ahead as the runner plans them."""
+def open_folder(folder: Path, load: str, args: argparse.Namespace, cache_dir: Path) -> tuple[ImageSet, float]:
+    """The folder's images through ``load_images`` (``cache`` or ``stream``) and the seconds it took (preparing the
+    cache; for streaming, checking every file's header)."""
     files = list_classes(class_folders(folder, "FOLDER"))
     started = time.perf_counter()
     loaded = load_images(files, ImageReader(channels=1, size=(args.size, args.size)), name=folder.name, load=load,
                          cache_dir=cache_dir, workers=args.workers)
-    prepare = time.perf_counter() - started
-    images = ImageSet(loaded.images, loaded.labels)
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
+    return ImageSet(loaded.images, loaded.labels), time.perf_counter() - started
+
+
+def toolkit_speed(images: ImageSet, args: argparse.Namespace, seed: int = 0) -> float:
+    """Images/s of shuffled float batches (``ImageSet.batch``) of one epoch's first ``args.batches`` batches, planned
+    ahead as the runner plans them when the images are streamed."""
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
     batches = [order[i:i + args.batch] for i in range(0, len(order), args.batch)][:args.batches + 1]
-    if load == "stream":
-        loaded.images.plan(batches)
+    if hasattr(images.images, "plan"):
+        images.images.plan(batches)
     for step, batch in enumerate(batches):
         if step == 1:  # leave out the first batch: the workers' start-up
             started = time.perf_counter()
         images.batch(batch)
     seen = sum(len(b) for b in batches[1:])
-    return {"images": len(images), "prepare_s": prepare, "images_per_s": seen / (time.perf_counter() - started)}
+    return seen / (time.perf_counter() - started)
 
 
 def image_folder_speed(folder: Path, size: int, batch: int, batches: int, workers: int) -> float:
@@ -105,6 +110,29 @@ def smoke_folder(root: Path, classes: int = 4, each: int = 30) -> Path:
     return root
 
 
+def compare_loaders(folder: Path, args: argparse.Namespace, scratch: Path) -> None:
+    """Print the images/s of the cache, of streaming and of ImageFolder; streaming and ImageFolder take turns for
+    ``args.rounds`` rounds (each on a fresh shuffle), and their ratio is the median of the rounds'."""
+    cached, prepare = open_folder(folder, "cache", args, args.cache_dir or scratch / "cache")
+    cache_speed = toolkit_speed(cached, args)
+    streamed, _ = open_folder(folder, "stream", args, scratch / "unused")
+    rounds = []
+    for round_ in range(args.rounds):
+        stream = toolkit_speed(streamed, args, seed=round_)
+        baseline = image_folder_speed(folder, args.size, args.batch, args.batches, args.workers)
+        rounds.append((stream, baseline))
+        print(f"round {round_ + 1}: stream {stream:8.0f} images/s, ImageFolder {baseline:8.0f} images/s, "
+              f"{stream / baseline:5.2f} x", flush=True)
+    stream, baseline = (float(np.median([r[i] for r in rounds])) for i in (0, 1))
+    ratio = float(np.median([s / b for s, b in rounds]))
+    print(f"{len(cached)} images at {args.size} px; prepare {prepare:.1f}s; {args.workers} workers; "
+          f"peak RSS {peak_rss_mib():.0f} MiB; medians of {args.rounds} round(s)")
+    for name, speed, times in (("cache", cache_speed, cache_speed / baseline), ("stream", stream, ratio),
+                               ("ImageFolder", baseline, 1.0)):
+        print(f"{name:<12} {speed:12.0f} images/s   {times:6.2f} x ImageFolder")
+    print(f"targets: cache >= {TARGETS['cache / ImageFolder']} x, stream >= 1 x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["loaders", "train"])
@@ -113,6 +141,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="turns of streaming and ImageFolder (median reported)")
     parser.add_argument("--recipe", type=Path, default=REPO / "recipes" / "fashion_folder.toml")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--cache-dir", type=Path, default=None, help="prepared caches (default: a temporary folder)")
@@ -126,15 +155,7 @@ def main() -> None:
         if args.mode == "loaders":
             args.batches, args.batch = (5, 16) if args.smoke else (args.batches, args.batch)
             args.workers = 0 if args.smoke else args.workers
-            cached = toolkit_speed(folder, "cache", args, args.cache_dir or scratch / "cache")
-            streamed = toolkit_speed(folder, "stream", args, scratch / "unused")
-            baseline = image_folder_speed(folder, args.size, args.batch, args.batches, args.workers)
-            print(f"{cached['images']} images at {args.size} px; prepare {cached['prepare_s']:.1f}s; "
-                  f"{args.workers} workers; peak RSS {peak_rss_mib():.0f} MiB")
-            for name, speed in (("cache", cached["images_per_s"]), ("stream", streamed["images_per_s"]),
-                                ("ImageFolder", baseline)):
-                print(f"{name:<12} {speed:12.0f} images/s   {speed / baseline:6.2f} x ImageFolder")
-            print(f"targets: cache >= {TARGETS['cache / ImageFolder']} x, stream >= 1 x")
+            compare_loaders(folder, args, scratch)
         else:
             with_cache = run_recipe(args.recipe, folder, args.epochs, "cache", scratch / "cached")
             in_memory = run_recipe(args.recipe, folder, args.epochs, "memory", scratch / "memory")

@@ -127,3 +127,44 @@ def test_the_large_gallery_benchmark_prints_build_time_speed_and_recall_of_each_
     rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| ")][2:]
     assert [r[0].strip().split(" ")[0] for r in rows] == ["flat", "ivf", "hnsw", "ivf"]
     assert float(rows[0][3]) == 1.0 and all(float(r[3]) > 0.5 for r in rows)
+
+
+def _faiss_gpu_count() -> int:
+    import faiss
+
+    return getattr(faiss, "get_num_gpus", lambda: 0)()
+
+
+def test_a_run_on_the_cpu_searches_on_the_cpu_even_where_faiss_sees_a_gpu(monkeypatch):
+    import faiss
+
+    from toolkit.model.faiss_index import wants_gpu
+
+    monkeypatch.setattr(faiss, "get_num_gpus", lambda: 1, raising=False)
+    monkeypatch.setattr(faiss, "index_cpu_to_all_gpus", lambda index: index, raising=False)
+    assert not wants_gpu("cpu") and not wants_gpu(torch.device("cpu"))
+    assert wants_gpu("cuda") and wants_gpu(torch.device("cuda", 0)) and wants_gpu(None)
+
+
+def test_an_index_faiss_cannot_move_to_the_gpu_stays_on_the_cpu_with_a_warning(monkeypatch, caplog):
+    import faiss
+
+    def refuse(index):
+        raise RuntimeError("out of GPU memory")
+
+    monkeypatch.setattr(faiss, "get_num_gpus", lambda: 1, raising=False)
+    monkeypatch.setattr(faiss, "index_cpu_to_all_gpus", refuse, raising=False)
+    vectors, _ = clustered(200)
+    index = build_index(vectors, IndexChoice("flat"), device="cuda")
+    assert type(index).__name__ == "IndexFlatL2" and index.ntotal == 200
+    assert "could not move it to the GPU (out of GPU memory)" in caplog.text
+
+
+@pytest.mark.skipif(not torch.cuda.is_available() or _faiss_gpu_count() == 0,
+                    reason="needs a CUDA GPU and faiss built with GPU support (faiss-gpu)")
+def test_on_a_cuda_device_the_exact_index_searches_on_the_gpu_with_the_cpu_results():
+    vectors, _ = clustered(2000)
+    on_gpu = build_index(vectors, IndexChoice("flat"), device="cuda")
+    on_cpu = build_index(vectors, IndexChoice("flat"), device="cpu")
+    assert "Gpu" in type(on_gpu).__name__ and "Gpu" not in type(on_cpu).__name__
+    assert (neighbours(on_gpu, vectors[:50]) == neighbours(on_cpu, vectors[:50])).mean() > 0.99

@@ -8,10 +8,11 @@ import torch
 
 from tests.conftest import pairs_recipe, write_faces
 from toolkit.api import ImageFiles, ImageReader, ImageSet, ToolkitError, load_images
+from toolkit.imagedata.augment import Augmentation, with_augmentation
 from toolkit.imagedata.holdout import hold_out_validation
-from toolkit.imagedata.streaming import PlannedSampler, StreamedImages
+from toolkit.imagedata.streaming import PlannedSampler, StreamedImages, planned
 from toolkit_plugins.datasets.image_folder import image_folder
-from toolkit_plugins.samplers import PairSampler
+from toolkit_plugins.samplers import BatchSampler, PairSampler
 
 READER = ImageReader(channels=1, size=(20, 16))
 
@@ -110,3 +111,96 @@ def test_a_validation_split_held_out_of_streamed_images_stays_streamed(tmp_path)
     held = dataset.holdout["train_indices"]
     whole = image_folder(folder=str(tmp_path / "people"), train_classes=4, load="memory").split("train")
     assert torch.equal(validation.images[torch.arange(9)], whole.images[torch.tensor(held)])
+
+
+def _worker_number(image: torch.Tensor) -> torch.Tensor:
+    """An augmentation step that paints the image with 1 + the id of the DataLoader worker running it (0: none)."""
+    worker = torch.utils.data.get_worker_info()
+    return torch.full_like(image, 0 if worker is None else 1 + worker.id)
+
+
+def _flips() -> Augmentation:
+    from torchvision.transforms import v2
+
+    return Augmentation([("RandomHorizontalFlip", v2.RandomHorizontalFlip())])
+
+
+def _augmented_epoch(files, workers: int, epoch_seed: int) -> list[torch.Tensor]:
+    streamed = load_images(files, READER, name="people", load="stream", workers=workers)
+    images = with_augmentation(ImageSet(streamed.images, streamed.labels), _flips())
+    sampler = planned(BatchSampler(batch_size=4), images)
+    batches = sampler.epoch(streamed.labels, torch.Generator().manual_seed(epoch_seed))
+    return [images.batch(batch.indices) for batch in batches]
+
+
+def test_streamed_training_images_are_augmented_in_the_workers(files):
+    streamed = load_images(files, READER, name="people", load="stream", workers=2)
+    images = with_augmentation(ImageSet(streamed.images, streamed.labels), Augmentation([("mark", _worker_number)]))
+    sampler = planned(BatchSampler(batch_size=4), images)
+    state = torch.get_rng_state()
+    painted = torch.cat([images.images[b.indices] for b in sampler.epoch(streamed.labels, torch.Generator())])
+    assert set(painted.unique().tolist()) <= {1, 2} and len(painted) == 12
+    assert torch.equal(torch.get_rng_state(), state)  # the step's process drew nothing
+
+
+def test_the_same_seed_augments_a_streamed_epoch_alike_with_any_number_of_workers(files):
+    in_process, with_workers = _augmented_epoch(files, 0, epoch_seed=3), _augmented_epoch(files, 2, epoch_seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(in_process, with_workers))
+    other_epoch = _augmented_epoch(files, 0, epoch_seed=4)
+    assert not all(torch.equal(a, b) for a, b in zip(in_process, other_epoch))
+
+
+def test_a_batch_asked_for_in_its_planned_order_is_handed_over_without_a_gather(files):
+    streamed = load_images(files, READER, name="people", load="stream", workers=1).images
+    order = torch.tensor([7, 2, 2, 9])
+    streamed.plan([order])
+    first = streamed[order]
+    assert streamed._current[1] is first  # the worker's array itself
+    assert torch.equal(first, load_images(files, READER, name="people", load="memory").images[order])
+
+
+def test_pinned_memory_is_requested_only_for_a_cuda_device(files):
+    streamed = load_images(files, READER, name="people", load="stream", workers=0).images
+    assert streamed._data_loader().pin_memory is False
+    on_gpu = streamed.to(torch.device("cuda"))  # nothing touches the GPU until a batch is read
+    assert on_gpu.deliver_to.type == "cuda" and on_gpu._data_loader().pin_memory is True
+    assert on_gpu.device.type == "cpu"  # the runner keeps the indices that gather batches on the CPU
+    assert streamed.to("cpu") is streamed
+
+
+def test_an_image_of_another_size_is_named_when_a_worker_decodes_it(files):
+    from PIL import Image
+
+    streamed = load_images(files, ImageReader(channels=1), name="people", load="stream", workers=1).images
+    Image.new("L", (10, 10)).save(files.paths[4], format="PPM")  # PGM: grey, another size
+    streamed.plan([torch.arange(12)])
+    with pytest.raises(ToolkitError, match=r"The image '.*s2/1.pgm' decodes to \(1, 10, 10\)"):
+        streamed[torch.arange(12)]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: streamed batches pinned and copied to it")
+def test_streamed_batches_arrive_on_the_gpu_through_pinned_memory(files):
+    streamed = load_images(files, READER, name="people", load="stream", workers=1).images.to(torch.device("cuda"))
+    streamed.plan([torch.arange(6), torch.arange(6, 12)])
+    batch = streamed[torch.arange(6)]
+    assert batch.is_cuda and streamed._current[1].is_pinned()
+    expected = load_images(files, READER, name="people", load="memory").images[:6]
+    assert torch.equal(batch.cpu(), expected)
+
+
+@pytest.mark.slow
+def test_a_streamed_run_with_augmentation_is_the_same_with_any_number_of_workers(tmp_path):
+    from tests.test_distributed import first_epoch_loss
+    from toolkit.training.runner import run
+
+    write_faces(tmp_path / "people", 6, 4)
+    recipe = tmp_path / "augmented.toml"
+    recipe.write_text(pairs_recipe(f'name = "image_folder"\nfolder = "{tmp_path / "people"}"\ntrain_classes = 4\n'
+                                   'size = [12, 12]\nload = "stream"\nworkers = 0', in_features=144)
+                      + '\n[[augment]]\nname = "RandomResizedCrop"\nsize = [12, 12]\nscale = [0.5, 1.0]\n')
+    losses = [first_epoch_loss(run(recipe, output=str(tmp_path / f"run{n}"), progress=False,
+                                   overrides=(f"dataset.workers={workers}",)).run_dir)
+              for n, workers in enumerate((0, 2, 2))]
+    assert losses[0] == losses[1] == losses[2]
+    other_seed = run(recipe, output=str(tmp_path / "seed1"), progress=False, overrides=("run.seed=1",)).run_dir
+    assert first_epoch_loss(other_seed) != losses[0]

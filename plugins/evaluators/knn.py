@@ -14,7 +14,7 @@ from toolkit.api import EvalContext, Evaluator, IndexChoice, ToolkitError, build
 
 def retrieval_metrics(query: np.ndarray, query_labels: np.ndarray, gallery: np.ndarray | None, gallery_labels: np.ndarray | None,
                       *, ks: list[int], map_at_r: bool = True, metric: str = "l2", chunk_size: int = 1000,
-                      index: IndexChoice | None = None) -> dict[str, float]:
+                      index: IndexChoice | None = None, device: torch.device | str = "cpu") -> dict[str, float]:
     """Precision@1, recall@k and MAP@R of each query against the gallery (``None``: the queries themselves,
     each query left out of its own results). Searches run in chunks of queries, so memory stays
     ``chunk_size × R`` rather than queries × gallery.
@@ -24,7 +24,8 @@ def retrieval_metrics(query: np.ndarray, query_labels: np.ndarray, gallery: np.n
     class, ``MAP@R = 1/R · Σ_{i ≤ R} P(i) · rel(i)``.
 
     ``index`` picks the faiss index (default: exact search up to 250,000 gallery items, IVF above); with an
-    approximate one, every metric is that of the neighbours it finds.
+    approximate one, every metric is that of the neighbours it finds. On a CUDA ``device`` the search runs on
+    the GPU when faiss was built with GPU support.
     """
     leave_one_out = gallery is None
     if leave_one_out:
@@ -34,7 +35,7 @@ def retrieval_metrics(query: np.ndarray, query_labels: np.ndarray, gallery: np.n
     if metric == "cosine":
         query = query.copy()
         faiss.normalize_L2(query)  # the gallery is normalised as it goes into the index
-    searcher = build_index(gallery, index or IndexChoice(), metric=metric)
+    searcher = build_index(gallery, index or IndexChoice(), metric=metric, device=device)  # GPU faiss on cuda
 
     classes, class_counts = np.unique(gallery_labels, return_counts=True)
     count_of = dict(zip(classes.tolist(), class_counts.tolist()))
@@ -117,7 +118,8 @@ class KNNEvaluator(Evaluator):
             gallery, gallery_labels = (t.numpy() for t in context.embed(self.gallery))
             query_labels = self._in_gallery_numbering(context, query_labels)
         return retrieval_metrics(query.numpy(), query_labels.numpy(), gallery, gallery_labels, ks=self.ks,
-                                 map_at_r=self.map_at_r, metric=self.metric, chunk_size=self.chunk_size, index=self.index)
+                                 map_at_r=self.map_at_r, metric=self.metric, chunk_size=self.chunk_size, index=self.index,
+                                 device=context.device)
 
     def _in_gallery_numbering(self, context: EvalContext, labels: torch.Tensor) -> torch.Tensor:
         """Query labels renumbered as the gallery numbers the same class names (splits may number them apart)."""

@@ -2,14 +2,16 @@
 
 The steps are built like any component (``torchvision.transforms.v2`` classes by name, or a plugin's
 ``register_augmentations``). They draw from torch's global generator, which the run seeds and checkpoints,
-so a run and its resumption draw the same parameters. Evaluation sees the images without them; normalisation is
+so a run and its resumption draw the same parameters; streamed images are augmented by the DataLoader workers
+that decode them, each planned batch from its own seed. Evaluation sees the images without them; normalisation is
 no step here but the dataset's (``normalize``, ``mean``, ``std``), applied in training and evaluation alike.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -23,13 +25,16 @@ class Augmentation:
     def __init__(self, steps: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]]):
         self.steps = steps
 
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        """A batch ``(N, C, H, W)``, every image transformed with its own random draw."""
-        out = torch.empty_like(images)
-        for i, image in enumerate(images):
-            for _, step in self.steps:
-                image = step(image)
-            out[i] = image
+    def __call__(self, images: torch.Tensor, *, seed: int | None = None, out: torch.Tensor | None = None) -> torch.Tensor:
+        """A batch ``(N, C, H, W)``, every image transformed with its own random draw, written into ``out`` (a new
+        tensor when None). With ``seed`` the draws come from torch's generator seeded with it, and the global
+        generator is left as it was: the batch is augmented alike in any process."""
+        out = torch.empty_like(images) if out is None else out
+        with _seeded(seed):
+            for i, image in enumerate(images):
+                for _, step in self.steps:
+                    image = step(image)
+                out[i] = image
         return out
 
     def check(self, example: torch.Tensor, where: str) -> None:
@@ -82,9 +87,23 @@ class AugmentedImageSet(ImageSet):
         return self.to_float(images)
 
 
+@contextlib.contextmanager
+def _seeded(seed: int | None) -> Iterator[None]:
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):  # the CPU generator only: the steps run on CPU tensors
+        torch.manual_seed(seed)
+        yield
+
+
 def with_augmentation(images: ImageSet, augmentation: Augmentation | None) -> ImageSet:
-    """``images`` whose batches are augmented (``images`` itself without augmentation)."""
+    """``images`` whose batches are augmented (``images`` itself without augmentation). Streamed images are
+    augmented by their DataLoader workers as they decode them; other images in the step's process."""
     if augmentation is None or not augmentation.steps:
         return images
+    if hasattr(images.images, "augmented"):
+        streamed = images.images.augmented(augmentation)
+        return ImageSet(streamed, images.labels, images.mean, images.std, images.class_names)
     return AugmentedImageSet(images.images, images.labels, images.mean, images.std, images.class_names, augmentation)
 

@@ -40,8 +40,28 @@ class ImageReader:
         image = open_image(path, decode=True)
         return self.convert(image)
 
+    def read_into(self, path: str | Path, out: np.ndarray) -> None:
+        """Decode ``path`` as :meth:`read` does, straight into ``out`` (``uint8`` ``(channels, height, width)``,
+        such as one row of a batch); an image that decodes to another shape raises a :class:`ToolkitError`."""
+        array = np.asarray(self._converted(open_image(path, decode=True))[0])
+        pixels = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+        if pixels.shape != out.shape:
+            raise ToolkitError(
+                f"The image {str(path)!r} decodes to {pixels.shape} (channels, height, width), not {out.shape} like "
+                "the others. Set dataset.size = [height, width] to resize every image to one size."
+            )
+        out[...] = pixels
+
     def convert(self, image: Any) -> tuple[torch.Tensor, list[str]]:
         """A PIL image as ``uint8`` ``(channels, height, width)``, and the conversions made to it."""
+        image, conversions = self._converted(image)
+        array = np.asarray(image, dtype=np.uint8)
+        tensor = torch.from_numpy(array.copy())
+        tensor = tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
+        return tensor, conversions
+
+    def _converted(self, image: Any) -> tuple[Any, list[str]]:
+        """A PIL image in this reader's mode and size, and the conversions made to it."""
         from PIL import Image
 
         conversions = []
@@ -53,10 +73,7 @@ class ImageReader:
         if self.size is not None and (image.height, image.width) != tuple(self.size):
             conversions.append(f"resized from {image.width}x{image.height} to {self.size[1]}x{self.size[0]}")
             image = image.resize((self.size[1], self.size[0]), Image.BILINEAR)
-        array = np.asarray(image, dtype=np.uint8)
-        tensor = torch.from_numpy(array.copy())
-        tensor = tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
-        return tensor, conversions
+        return image, conversions
 
     def as_dict(self) -> dict[str, Any]:
         """A TOML/JSON-friendly description, stored in run folders."""
@@ -82,8 +99,8 @@ def open_image(path: str | Path, *, decode: bool) -> Any:
             with Image.open(path) as opened:
                 if not decode:
                     return opened
-                opened.load()
-                return opened.copy()
+                opened.load()  # reads the pixels and closes the file
+                return opened
     except FileNotFoundError:
         raise ToolkitError(f"The image {str(path)!r} does not exist.") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

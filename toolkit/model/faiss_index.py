@@ -5,7 +5,8 @@ gallery vector: exact, no training, search time proportional to the gallery. ``i
 the gallery into ``nlist`` k-means cells, trained on a sample, and searches the ``nprobe`` cells nearest a query.
 ``hnsw`` (``IndexHNSWFlat``) walks a graph of ``hnsw_m`` links per vector, ``ef_search`` candidates wide. ``auto``
 is ``flat`` up to ``exact_up_to`` vectors and ``ivf`` above. A GPU is used for ``flat`` and ``ivf`` when faiss
-was built with GPU support and sees one.
+was built with GPU support, sees one, and the run's device is CUDA; otherwise, or when faiss cannot move an
+index there, the CPU.
 
 Vectors are added ``chunk_rows`` at a time, so a gallery kept in a memory-mapped ``.npy``
 (:func:`embed_to_file`) is indexed without ever being read into memory whole.
@@ -13,6 +14,7 @@ Vectors are added ``chunk_rows`` at a time, so a gallery kept in a memory-mapped
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,8 @@ import faiss
 import numpy as np
 
 from toolkit.errors import ToolkitError
+
+log = logging.getLogger("toolkit")
 
 IndexKind = Literal["auto", "flat", "ivf", "hnsw"]
 KINDS = ("auto", "flat", "ivf", "hnsw")
@@ -73,9 +77,10 @@ class IndexChoice:
         return "flat (exact)"
 
 
-def new_index(dim: int, size: int, choice: IndexChoice, metric: str = "l2") -> Any:
+def new_index(dim: int, size: int, choice: IndexChoice, metric: str = "l2", device: Any = None) -> Any:
     """An empty index for ``size`` vectors of dimension ``dim`` (``metric``: ``l2``, or ``cosine`` on normalised
-    vectors, searched by inner product). IVF indexes still need :func:`add_in_chunks` to train them."""
+    vectors, searched by inner product), on the GPU when :func:`wants_gpu` says so for ``device``. IVF indexes
+    still need :func:`add_in_chunks` to train them."""
     faiss_metric = faiss.METRIC_INNER_PRODUCT if metric == "cosine" else faiss.METRIC_L2
     kind = choice.kind_for(size)
     if kind == "hnsw":
@@ -89,7 +94,7 @@ def new_index(dim: int, size: int, choice: IndexChoice, metric: str = "l2") -> A
     else:
         use_matrix_products()
         index = faiss.IndexFlatIP(dim) if metric == "cosine" else faiss.IndexFlatL2(dim)
-    return _on_gpu(index)
+    return on_device(index, device)
 
 
 def use_matrix_products() -> None:
@@ -102,10 +107,24 @@ def use_matrix_products() -> None:
     faiss.cvar.distance_compute_blas_threshold = MATRIX_PRODUCT_FROM_QUERIES
 
 
-def _on_gpu(index: Any) -> Any:
-    if getattr(faiss, "get_num_gpus", lambda: 0)() > 0 and hasattr(faiss, "index_cpu_to_all_gpus"):
-        return faiss.index_cpu_to_all_gpus(index)  # pragma: no cover - needs faiss-gpu and a GPU
-    return index
+def wants_gpu(device: Any = None) -> bool:
+    """Whether to search on the GPU: faiss was built with GPU support and sees one, and ``device`` (a run's
+    device, such as ``"cuda"`` or ``torch.device("cpu")``) is a CUDA device or None (whatever is there)."""
+    if device is not None and getattr(device, "type", str(device).partition(":")[0]) != "cuda":
+        return False
+    return getattr(faiss, "get_num_gpus", lambda: 0)() > 0 and hasattr(faiss, "index_cpu_to_all_gpus")
+
+
+def on_device(index: Any, device: Any = None) -> Any:
+    """``index`` on the GPUs when :func:`wants_gpu`, else (or when faiss cannot move this kind of index) as it is."""
+    if not wants_gpu(device) or "HNSW" in type(index).__name__:  # faiss has no GPU HNSW
+        return index
+    try:
+        return faiss.index_cpu_to_all_gpus(index)
+    except (RuntimeError, AttributeError) as exc:  # a GPU out of memory, an index kind without a GPU version
+        log.warning("faiss searches the %s on the CPU: it could not move it to the GPU (%s)", type(index).__name__,
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return index
 
 
 def on_cpu(index: Any) -> Any:
@@ -139,9 +158,10 @@ def add_in_chunks(index: Any, vectors: np.ndarray, *, chunk_rows: int = 100_000,
 
 
 def build_index(vectors: np.ndarray, choice: IndexChoice = IndexChoice(), *, metric: str = "l2",
-                chunk_rows: int = 100_000) -> Any:
-    """The index ``choice`` picks for ``vectors`` (``(N, D)``, in memory or memory-mapped), filled in chunks."""
-    index = new_index(vectors.shape[1], len(vectors), choice, metric)
+                chunk_rows: int = 100_000, device: Any = None) -> Any:
+    """The index ``choice`` picks for ``vectors`` (``(N, D)``, in memory or memory-mapped), filled in chunks; on
+    the GPU when faiss has GPU support and ``device`` is CUDA (or None and faiss sees a GPU), else on the CPU."""
+    index = new_index(vectors.shape[1], len(vectors), choice, metric, device)
     return add_in_chunks(index, vectors, chunk_rows=chunk_rows, seed=choice.seed, normalise=metric == "cosine")
 
 

@@ -27,7 +27,7 @@ import torch
 from toolkit.runfolder import gallery_files, rundir
 from toolkit.imagedata.datasets import ImageSet
 from toolkit.errors import ToolkitError
-from toolkit.model.faiss_index import IndexChoice, build_index, embed_to_file, on_cpu
+from toolkit.model.faiss_index import IndexChoice, build_index, embed_to_file, on_cpu, on_device
 from toolkit.imagedata.images import gather_images
 from toolkit.model.trained import TrainedModel
 from toolkit.imagedata.transform import describe_conversions
@@ -148,7 +148,7 @@ def load_saved_gallery(run_dir: Path, source: str, index: str = "auto") -> tuple
         if index != "auto" and meta.index != index:
             return None, f"the saved index is a {meta.index} index, not {index}"
         gallery_files.check_index_header(index_path)
-        index = faiss.read_index(str(index_path))
+        index = on_device(faiss.read_index(str(index_path)))  # GPU faiss when it sees a GPU
         labels = np.asarray(meta.labels, dtype=np.int64)
         if index.ntotal != len(labels):
             return None, "the saved index and its labels disagree"

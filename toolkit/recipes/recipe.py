@@ -35,7 +35,8 @@ class RunSettings(pydantic.BaseModel):
     """CPU threads for torch and faiss (default: their own choice, one per core). On a machine busy with other jobs,
     fewer threads than cores can be much faster: threads that wait for each other lose their core to the others."""
     compile: bool = False
-    """Compile the encoder with ``torch.compile``."""
+    """Compile the encoder with ``torch.compile``; the compiling time (the first step's) is logged and recorded
+    in ``metrics.json`` under ``compile``, apart from the training speed."""
     channels_last: bool = False
     """Keep the encoder's weights and inputs in channels-last memory order (``torch.channels_last``). Same results
     (up to rounding); on the CPU much faster for small convolutions, whose usual layout oneDNN reorders around every

@@ -13,6 +13,7 @@ from torch import nn
 
 from toolkit.training import rng
 from toolkit.training.allocator import keep_freed_memory
+from toolkit.training.compiling import CompileTiming
 from toolkit.components.contracts import Batch, EmbeddedBatch, Encoder, Loss, Sampler
 from toolkit.imagedata.datasets import ImageSet
 from toolkit.training.distributed import World, all_finite, global_mean
@@ -104,14 +105,14 @@ def embed_batch(encoder: nn.Module, images: ImageSet, batch: Batch, device: torc
     size, members = batch.indices.shape
     indices = batch.indices.to(images.images.device)
     if members == 1:
-        embeddings = encoder(images.batch(indices).to(device)).view(size, 1, -1)
+        embeddings = encoder(images.batch(indices).to(device, non_blocking=True)).view(size, 1, -1)
     elif joint:
         with joint_members(members):  # member-major: all first members, then all second members, ...
             embeddings = encoder(images.batch(indices.T.reshape(-1)).to(device)).view(members, size, -1).transpose(0, 1)
     else:
         embeddings = torch.stack([encoder(images.batch(indices[:, j]).to(device)) for j in range(members)], dim=1)
-    same = batch.same.to(device) if batch.same is not None else None
-    return EmbeddedBatch(batch.kind, embeddings, batch.labels.to(device), same)
+    same = batch.same.to(device, non_blocking=True) if batch.same is not None else None
+    return EmbeddedBatch(batch.kind, embeddings, batch.labels.to(device, non_blocking=True), same)
 
 
 AUTOCAST_TYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -156,6 +157,8 @@ class Training:
     world: World = field(default_factory=World)
     start_epoch: int = 1
     partial: EpochProgress | None = None
+    compile_timing: CompileTiming | None = None
+    """Set with ``run.compile``: the first steps are timed to tell compiling from training."""
 
 
 class EpochCallback(Protocol):
@@ -212,13 +215,16 @@ def train_epoch(training: Training, epoch: int, generator: torch.Generator, *, p
             done.seconds = time.perf_counter() - start
             raise StopRequested(done)
         done.step += 1
+        step_started = time.perf_counter()
         value = training.forward(training.images, batch, training.device)
         if not all_finite(value, world):
             _skip_step(state, value, snapshot, world, training.settings.max_bad_steps)
             done.bad += 1
             continue
         _take_step(state, value)
-        done.total += global_mean(value, world)
+        done.total += global_mean(value, world)  # reading the loss back waits for the step's GPU work
+        if training.compile_timing is not None:
+            training.compile_timing.add(time.perf_counter() - step_started)
         done.count += 1
         done.seen += batch.indices.numel() * world.size
         if done.count % 10 == 0:

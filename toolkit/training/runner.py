@@ -34,6 +34,7 @@ from toolkit.recipes.recipe import Recipe, load_recipe
 from toolkit.reporting.report import write_figures, write_report
 from toolkit.components.registry import Registry
 from toolkit.training.tensorboard import TensorBoardLog, tensorboard_log
+from toolkit.training.compiling import CompileTiming, compile_summary
 from toolkit.training.callbacks import Checkpointing, EvaluatorWatchers, LogEpoch, SavePoint
 from toolkit.training.epoch import (BatchLoss, EpochCallback, EpochProgress, EpochRecord, StopRequested, Training,
                                     TrainState, run_training)
@@ -150,8 +151,10 @@ def _prepare_training(setup: RunSetup, saved: dict[str, Any] | None, run_dir: Pa
     if precision == "float16":
         state.scaler = torch.amp.GradScaler(device.type)
     forward = BatchLoss(components.encoder, components.loss, recipe.run.joint_forward, precision)
-    sampler = planned(distributed.shard(components.sampler, setup.world), train_images)  # streamed images decode ahead
-    training = Training(state, sampler, train_images, forward, recipe.run, device, setup.world)
+    # streamed images: the workers decode (and augment) each planned batch ahead of its step
+    sampler = planned(distributed.shard(components.sampler, setup.world), train_images, setup.world.rank)
+    training = Training(state, sampler, train_images, forward, recipe.run, device, setup.world,
+                        compile_timing=CompileTiming() if recipe.run.compile else None)
     if saved is not None:
         _restore(training, saved, recipe.path, run_dir)
     # after loading: DistributedDataParallel starts every rank from rank 0's weights
@@ -160,9 +163,11 @@ def _prepare_training(setup: RunSetup, saved: dict[str, Any] | None, run_dir: Pa
 
 
 def _on_device(images: ImageSet, device: torch.device) -> ImageSet:
+    """Images in memory or in the cache copied to ``device`` whole; streamed ones sent there batch by batch."""
     if device.type == "cpu":
         return images
-    return type(images)(images.images.to(device), images.labels, images.mean, images.std, images.class_names)
+    return type(images)(images.images.to(device, non_blocking=True), images.labels, images.mean, images.std,
+                        images.class_names)
 
 
 def _restore(training: Training, saved: dict[str, Any], recipe_path: Path, run_dir: Path) -> None:
@@ -235,6 +240,7 @@ def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, An
         **selection,
         **evaluation.as_dict(),
         **skipped_summary(components.dataset.skipped),
+        **compile_summary(training.compile_timing),
     }
     _write_results(run_dir, recipe.stem, components.encoder, history, metrics, setup.monitor)
     if board:
