@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "ImageLoading": "toolkit.imagedata.files_dataset",
     "files_dataset": "toolkit.imagedata.files_dataset",
     "load_images": "toolkit.imagedata.cache",
+    "stratified_split": "toolkit.imagedata.stratified",
     # parameters of nested components, and the hint for an unknown name
     "Parameter": "toolkit.components.params",
     "check_parameters": "toolkit.components.params",
