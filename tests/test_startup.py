@@ -98,7 +98,7 @@ def test_validate_of_an_image_folder_decodes_one_image_per_split_and_prepares_no
     result = CliRunner().invoke(main, ["validate", str(recipe)])
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "prepared").exists()
-    assert 2 <= len(opened) <= 4  # the first image of each split, and the two the encoder is tried on
+    assert len(set(opened)) <= 4  # of 30: the first image of each split, and the two the encoder is tried on
 
 
 def test_validate_of_an_image_folder_still_refuses_an_encoder_that_does_not_fit_its_images(tmp_path):
