@@ -15,7 +15,7 @@ from toolkit.cli.main import main
 from toolkit.training.runner import run
 
 RECIPES = sorted(p.name for p in (REPO / "recipes").glob("*.toml"))
-MNIST_RECIPES = ["mnist_mlp_siamese.toml", "mnist_triplet.toml", "mnist_center_loss.toml"]
+MNIST_RECIPES = ["mnist_mlp_siamese.toml", "mnist_triplet.toml", "mnist_center_loss.toml", "mnist_center_loss_article.toml"]
 
 
 def data_overrides(name: str, tiny_mnist, tiny_faces) -> tuple[str, ...]:
@@ -94,9 +94,11 @@ def test_triplet_recipe_2d_variant_keeps_a_validation_loss_per_epoch(tmp_path, t
 
 @pytest.mark.slow
 def test_center_loss_recipe_classifies_and_saves_a_scatter_every_epoch(tmp_path, tiny_mnist, tiny_faces):
-    result = _short_run("mnist_center_loss.toml", tmp_path, tiny_mnist, tiny_faces, "run.epochs=2", "dataset.limit=60",
-                        "evaluators.2.max_points=50")
+    result = _short_run("mnist_center_loss.toml", tmp_path, tiny_mnist, tiny_faces, "run.epochs=2",
+                        "scheduler.T_max=2", "evaluators.2.max_points=50")
     evaluation = result.metrics["evaluation"]
+    assert result.metrics["validation"]["monitor"] == "classification.accuracy"
+    assert result.metrics["validation"]["best_epoch"] in (1, 2)
     assert 0.0 <= evaluation["classification"]["accuracy"] <= 1.0 and "f1_weighted" in evaluation["classification"]
     assert sorted(p.name for p in (result.run_dir / "embedding_epochs").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     assert evaluation["embedding_epochs"]["frames"] == 2 and (result.run_dir / "embedding_epochs.gif").is_file()

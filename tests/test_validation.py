@@ -16,7 +16,7 @@ from tests.conftest import QUICK_RECIPE
 from toolkit.imagedata.datasets import Dataset, ImageSet
 from toolkit.errors import ToolkitError
 from toolkit.imagedata.holdout import hold_out_validation, stratified_indices
-from toolkit.recipes.build import build_dataset
+from toolkit.recipes.build import build_components, build_dataset
 from toolkit.recipes.recipe import parse_recipe
 from toolkit.training import checkpoint
 from toolkit.training.runner import run
@@ -107,3 +107,33 @@ def test_a_class_with_a_single_training_image_cannot_be_held_out():
     labels = torch.tensor([0] * 20 + [1] * 20 + [2])
     with pytest.raises(ToolkitError, match="class 2 has a single training image.*raise dataset.validation"):
         stratified_indices(labels, 0.5, "recipe.toml")
+
+
+CENTER_LOSS = MONITORED.replace('name = "pairs"', 'name = "batches"').replace(
+    'monitor = "knn.precision_at_1"', 'monitor = "classification.accuracy"\nmonitor_mode = "min"\nfinal = "best"')
+
+
+def test_a_classifier_head_is_measured_on_validation_and_kept_with_the_best_weights(write_recipe, tmp_path):
+    text = CENTER_LOSS.split("[loss]")[0] + """
+[loss]
+name = "softmax_center"
+classes = 10
+feature_dim = 8
+
+[[evaluators]]
+name = "classification"
+"""
+    metrics = run(write_recipe(text), output=str(tmp_path / "run"), progress=False).metrics
+    accuracies = [e["validation"]["classification.accuracy"] for e in metrics["epochs"]]
+    best = checkpoint.load(tmp_path / "run" / "best.pt")
+    last = checkpoint.load(tmp_path / "run" / "checkpoint.pt")
+    assert best["epoch"] == 1 + accuracies.index(min(accuracies)) < 4
+    assert not best["loss"]["head.weight"].equal(last["loss"]["head.weight"])  # the head of the best epoch is kept
+    components = build_components(parse_recipe(text, tmp_path / "again.toml"))
+    components.encoder.load_state_dict(best["encoder"])
+    components.loss.load_state_dict(best["loss"])
+    test = components.dataset.split("test")
+    with torch.no_grad():
+        predicted = components.loss.classify(components.encoder.eval()(test.images.float() / 255)).argmax(1)
+    expected = (predicted == test.labels).float().mean().item()
+    assert metrics["evaluation"]["classification"]["accuracy"] == pytest.approx(expected, abs=1e-6)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from torch import nn
 
 from toolkit.components.contracts import Evaluator
 from toolkit.components.params import parameters
@@ -100,7 +99,7 @@ def prepare_monitor(recipe: Recipe, components: Components, registry: Registry |
     evaluator = _on_validation(spec, registry or default_registry(), where)
     mode = settings.monitor_mode or ("min" if any(w in metric.split("_") for w in LOWER_IS_BETTER) else "max")
     monitor = Monitor(key, metric, mode, evaluator, settings)
-    found = measure(monitor, components.dataset, components.encoder, torch.device("cpu"), settings)
+    found = measure(monitor, components, torch.device("cpu"))
     if metric not in found:
         produced = ", ".join(f"{key}.{m}" for m in found) or "no metrics"
         raise ToolkitError(
@@ -138,14 +137,15 @@ def _on_validation(spec: ComponentSpec, registry: Registry, where: str) -> Evalu
     return build_evaluator(ComponentSpec(spec.section, spec.name, params), registry, where)
 
 
-def measure(monitor: Monitor, dataset: Dataset, encoder: nn.Module, device: torch.device,
-            settings: RunSettings) -> dict[str, float]:
-    """The monitored evaluator's metrics on the validation split for ``encoder`` as it is now. What it writes goes
-    to a scratch folder, and the random number generators are restored, so training draws what it would have."""
-    before = rng.get_state()
+def measure(monitor: Monitor, components: Components, device: torch.device) -> dict[str, float]:
+    """The monitored evaluator's metrics on the validation split for the encoder (and the loss, whose classifier
+    head an evaluator may use) as they are now. What it writes goes to a scratch folder, and the random number
+    generators are restored, so training draws what it would have."""
+    settings, before = monitor.settings, rng.get_state()
     try:
         with tempfile.TemporaryDirectory(prefix="toolkit-validation-") as scratch:
-            context = make_context(dataset, encoder, device, Path(scratch), settings.seed, settings.eval_batch_size)
+            context = make_context(components.dataset, components.encoder, device, Path(scratch), settings.seed,
+                                   settings.eval_batch_size, loss=components.loss)
             return checked_metrics(monitor.key, monitor.evaluator, monitor.evaluator.evaluate(context))
     finally:
         rng.set_state(before)
@@ -174,7 +174,8 @@ class Validating:
         record.validation = {f"{self.monitor.key}.{m}": v for m, v in self.measure().items()}
         best = standing(self.state.history, self.monitor)
         if best.epoch == record.epoch:
-            checkpoint.save(self.best_path, {"encoder": self.state.encoder.state_dict(), "epoch": record.epoch,
+            checkpoint.save(self.best_path, {"encoder": self.state.encoder.state_dict(),
+                                             "loss": self.state.loss.state_dict(), "epoch": record.epoch,
                                              "monitor": self.monitor.name, "value": best.value})
         if self.stop_training:
             log.info("early stop after epoch %d: %s has not improved on %.4f (epoch %d) for %d validations",
@@ -189,7 +190,7 @@ def validating(monitor: Monitor | None, state: TrainState, components: Component
     write_holdout(components.dataset, run_dir)
 
     def measure_now() -> dict[str, float]:
-        return measure(monitor, components.dataset, components.encoder, device, monitor.settings)
+        return measure(monitor, components, device)
 
     return [Validating(monitor, state, measure_now, run_dir / rundir.BEST_FILE)]
 
@@ -207,7 +208,10 @@ def choose_final(monitor: Monitor | None, state: TrainState, run_dir: Path) -> d
     best = standing(state.history, monitor)
     final = monitor.settings.final
     if final == "best":
-        state.encoder.load_state_dict(checkpoint.load(run_dir / rundir.BEST_FILE)["encoder"])
+        saved = checkpoint.load(run_dir / rundir.BEST_FILE)
+        state.encoder.load_state_dict(saved["encoder"])
+        if "loss" in saved:  # the loss's classifier head and centers, as they were at the best epoch
+            state.loss.load_state_dict(saved["loss"])
         log.info("final weights: best.pt from epoch %d (%s %.4f)", best.epoch, monitor.name, best.value)
     stopped = len(state.history) < monitor.settings.epochs
     return {"validation": {"monitor": monitor.name, "mode": monitor.mode, "best_epoch": best.epoch,
