@@ -837,7 +837,7 @@ CASES: list[Case] = [
                                  "Did you mean 'register_losses'?")),
     Case("plugin-api-range", "plugin written for another plugin API version",
          _plugin_api_range, ("'futuristic.plugin' failed to load", "needs toolkit plugin API >=2.0,<3",
-                             "this toolkit provides API 1.0.0")),
+                             "this toolkit provides API 1.1.0")),
     Case("plugin-constructor-bug", "plugin whose constructor raises TypeError with valid parameters",
          _plugin_constructor_bug, ("[loss] 'fancy'", "'buggy.plugin' raised TypeError", "{root}/site/buggy.py:9",
                                    "bug in that plugin")),

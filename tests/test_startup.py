@@ -12,12 +12,13 @@ import pytest
 
 SLOW_MODULES = ["torch._dynamo", "sklearn", "scipy.stats._stats_py", "scipy.special._ufuncs", "matplotlib.pyplot",
                 "toolkit.training.runner"]
+PROBED = [*SLOW_MODULES, "torch", "torchvision", "PIL"]
 
 
 def _imported_after(args: list[str], cwd) -> tuple[subprocess.CompletedProcess, dict[str, bool]]:
     probe = ("import sys, json\nfrom toolkit.cli.main import main\n"
              f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
-             f"print(json.dumps({{m: m in sys.modules for m in {SLOW_MODULES + ['torch']!r}}}), file=sys.stderr)")
+             f"print(json.dumps({{m: m in sys.modules for m in {PROBED!r}}}), file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, cwd=cwd)
     return done, json.loads(done.stderr.strip().splitlines()[-1])
 
@@ -68,6 +69,49 @@ def test_a_negative_learning_rate_is_still_caught_by_validate(quick_recipe):
 
     result = CliRunner().invoke(main, ["validate", str(quick_recipe), "--set", "optimizer.lr=-0.1"])
     assert result.exit_code == 2 and "Invalid learning rate: -0.1" in result.output
+
+
+def test_validate_of_the_digits_recipe_imports_neither_scikit_learn_nor_an_image_library(quick_recipe, tmp_path):
+    done, imported = _imported_after(["validate", str(quick_recipe)], tmp_path)
+    assert "OK" in done.stdout, done.stderr
+    assert [m for m in ("sklearn", "torchvision", "PIL") if imported[m]] == []
+
+
+def test_validate_of_an_image_folder_decodes_one_image_per_split_and_prepares_no_cache(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from tests.conftest import pairs_recipe, write_faces
+    from toolkit.cli.main import main
+    from toolkit.imagedata import images
+
+    write_faces(tmp_path / "faces", 6, 5)
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(pairs_recipe(f'name = "image_folder"\nfolder = "{tmp_path / "faces"}"\ntrain_classes = 3\n'
+                                   f'cache_dir = "{tmp_path / "prepared"}"', 28 * 24))
+    real, opened = images.open_image, []
+
+    def counting(path, **options):
+        opened.append(path)
+        return real(path, **options)
+
+    monkeypatch.setattr(images, "open_image", counting)
+    result = CliRunner().invoke(main, ["validate", str(recipe)])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "prepared").exists()
+    assert len(set(opened)) <= 4  # of 30: the first image of each split, and the two the encoder is tried on
+
+
+def test_validate_of_an_image_folder_still_refuses_an_encoder_that_does_not_fit_its_images(tmp_path):
+    from click.testing import CliRunner
+
+    from tests.conftest import pairs_recipe, write_faces
+    from toolkit.cli.main import main
+
+    write_faces(tmp_path / "faces", 6, 5)
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(pairs_recipe(f'name = "image_folder"\nfolder = "{tmp_path / "faces"}"\ntrain_classes = 3', 64))
+    result = CliRunner().invoke(main, ["validate", str(recipe)])
+    assert result.exit_code == 2 and "cannot take the training images" in result.output and "(1, 24, 28)" in result.output
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from toolkit.components.hookspecs import hookimpl
 from toolkit.errors import ToolkitError
 
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
 
 # name -> internal module that defines it
 _EXPORTS: dict[str, str] = {
@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "files_dataset": "toolkit.imagedata.files_dataset",
     "load_images": "toolkit.imagedata.cache",
     "Preprocessing": "toolkit.imagedata.normalization",
+    "stratified_split": "toolkit.imagedata.stratified",
     # parameters of nested components, and the hint for an unknown name
     "Parameter": "toolkit.components.params",
     "check_parameters": "toolkit.components.params",

@@ -96,6 +96,7 @@ def validate(recipe: str, overrides: tuple[str, ...], show: bool) -> None:
 
     parsed = load_recipe(recipe, overrides)  # a missing file or bad TOML is reported before torch is imported
     from toolkit.components.registry import default_registry
+    from toolkit.imagedata.peek import checking_only
     from toolkit.recipes.build import build_components, check_against_data
 
     if parsed.run.device == "cuda":  # "auto" and "cpu" always find a device; the runner's module is slow to import
@@ -103,7 +104,8 @@ def validate(recipe: str, overrides: tuple[str, ...], show: bool) -> None:
 
         pick_device(parsed.run.device, parsed.path)
     components = build_components(parsed)
-    check_against_data(parsed, components)
+    with checking_only():  # folders and tables are listed; only the images the checks look at are decoded
+        check_against_data(parsed, components)
     if parsed.run.monitor is not None:  # measures the untrained encoder once, as `toolkit run` does before training
         from toolkit.training.validation import prepare_monitor
 

@@ -10,6 +10,7 @@ from toolkit.imagedata.cache import LoadMode, load_images
 from toolkit.imagedata.datasets import Dataset, ImageSet, Stat
 from toolkit.imagedata.decoding import ImageFiles, OnBadImage
 from toolkit.imagedata.images import ImageReader
+from toolkit.imagedata.peek import peek_images, peeking
 
 Listing = Callable[[], dict[str, tuple[ImageFiles, list[str]]]]
 """Lists every split's files and class names (called once, when the first split is asked for)."""
@@ -48,8 +49,11 @@ def files_dataset(name: str, splits: list[str], listing: Listing, loading: Image
         if not listed:
             listed.update(listing())
         files, names = listed[split]
-        loaded = load_images(files, loading.reader, name=f"{name}-{split}", load=loading.load,
-                             cache_dir=loading.cache_dir, on_bad_image=loading.on_bad_image, workers=loading.workers)
+        if peeking() and files.paths:
+            loaded = peek_images(files, loading.reader, loading.on_bad_image)
+        else:
+            loaded = load_images(files, loading.reader, name=f"{name}-{split}", load=loading.load,
+                                 cache_dir=loading.cache_dir, on_bad_image=loading.on_bad_image, workers=loading.workers)
         if loaded.skipped:
             dataset.skipped[split] = loaded.skipped
         images = ImageSet(loaded.images, loaded.labels, loading.mean, loading.std, names)

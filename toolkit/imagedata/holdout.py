@@ -11,6 +11,7 @@ import torch
 
 from toolkit.errors import ToolkitError
 from toolkit.imagedata.datasets import Dataset, ImageSet
+from toolkit.imagedata.stratified import stratified_split
 
 log = logging.getLogger("toolkit")
 
@@ -48,8 +49,6 @@ def hold_out_validation(dataset: Dataset, share: float | None, where: str) -> No
 
 def stratified_indices(labels: torch.Tensor, share: float, where: str) -> torch.Tensor:
     """Sorted indices of a stratified ``share`` of ``labels`` (every class keeps its proportion), seeded."""
-    from sklearn.model_selection import train_test_split
-
     numbers = labels.cpu().numpy()
     classes, counts = np.unique(numbers, return_counts=True)
     held = math.ceil(share * len(numbers))  # as train_test_split rounds
@@ -62,7 +61,7 @@ def stratified_indices(labels: torch.Tensor, share: float, where: str) -> torch.
             "same/different threshold is calibrated on validation pairs, so every class needs two images there: raise "
             "dataset.validation, raise or remove dataset.limit, or drop the classes with fewer images."
         )
-    _, chosen = train_test_split(np.arange(len(numbers)), test_size=share, stratify=numbers, random_state=SPLIT_SEED)
+    _, chosen = stratified_split(numbers, share, SPLIT_SEED)
     return torch.from_numpy(np.sort(chosen))
 
 
