@@ -193,3 +193,13 @@ def test_an_image_file_embeds_through_the_loaded_run_exactly_as_evaluation_embed
     assert np.array_equal(toolkit.load_run(run).embed(first_test_image)[0], evaluated["test"][0].numpy())
     monkeypatch.setenv("TOOLKIT_DATA", str(rgb_folder.parent))  # the loaded run may read its dataset from there
     assert model.split("test").mean == IMAGENET_MEAN  # `toolkit evaluate` and `search --dataset` too
+
+
+@pytest.mark.slow
+def test_a_finished_run_loads_without_the_weights_file_it_started_from(recipe_for, resnet18_file, rgb_folder, tmp_path):
+    recipe = recipe_for(encoder_extra=f'weights_path = "{resnet18_file}"')
+    run = runner.run(recipe.path, output=str(tmp_path / "run"), progress=False).run_dir
+    image = rgb_folder / "testing" / "p0" / "0.png"
+    before = toolkit.load_run(run).embed(image)
+    resnet18_file.unlink()  # encoder.pt holds the trained weights; the starting ones are not read again
+    assert np.array_equal(toolkit.load_run(run).embed(image), before)

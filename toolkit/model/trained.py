@@ -6,7 +6,7 @@ installed), and its weights come from ``encoder.pt`` loaded without pickle (:fun
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ def load_run(run_dir: str | Path, registry: Registry | None = None) -> TrainedMo
         )
     recipe = load_recipe(recipe_path)
     _check_encoder_size(recipe, registry, encoder_path)
-    encoder = build_encoder(recipe, registry)
+    encoder = build_encoder(without_starting_weights(recipe), registry)
     state = checkpoint.load(encoder_path)
     try:
         encoder.load_state_dict(state["encoder"])
@@ -117,12 +117,23 @@ def _threshold(run_dir: Path) -> dict[str, Any] | None:
     return threshold.model_dump() if threshold else None
 
 
+STARTING_WEIGHTS = ("weights", "weights_path", "pretrained")
+"""Encoder parameters that only choose the weights training starts from."""
+
+
+def without_starting_weights(recipe: Recipe) -> Recipe:
+    """The recipe with the encoder's starting-weight parameters left out: ``encoder.pt`` replaces those weights, so
+    loading a finished run neither downloads them again nor needs the file training started from."""
+    params = {k: v for k, v in recipe.encoder.params.items() if k not in STARTING_WEIGHTS}
+    return replace(recipe, encoder=replace(recipe.encoder, params=params))
+
+
 def _check_encoder_size(recipe: Recipe, registry: Registry | None, encoder_path: Path) -> None:
     """Refuse a recipe whose encoder needs far more memory than its weights file holds (a run folder may come from
     someone else), before building it: the encoder is first built on torch's ``meta`` device, which allocates nothing."""
     try:
         with torch.device("meta"):
-            shape_only = build_encoder(recipe, registry)
+            shape_only = build_encoder(without_starting_weights(recipe), registry)
         needed = sum(t.numel() * t.element_size() for t in shape_only.state_dict().values())
     except Exception:  # noqa: BLE001 - a factory that cannot build on "meta" is checked when its weights load
         return
