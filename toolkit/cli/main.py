@@ -106,10 +106,10 @@ def validate(recipe: str, overrides: tuple[str, ...], show: bool) -> None:
     components = build_components(parsed)
     with checking_only():  # folders and tables are listed; only the images the checks look at are decoded
         check_against_data(parsed, components)
-    if parsed.run.monitor is not None:  # measures the untrained encoder once, as `toolkit run` does before training
+    if parsed.run.monitor is not None:  # measures the untrained encoder on a sample, as `toolkit run` does in full
         from toolkit.training.validation import prepare_monitor
 
-        prepare_monitor(parsed, components)
+        prepare_monitor(parsed, components, check_only=True)
     if show:
         from toolkit.cli.resolved import format_resolved
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,7 +22,7 @@ from toolkit.components.registry import Registry, default_registry
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.evaluate import evaluator_keys, make_context
 from toolkit.evaluation.results import checked_metrics
-from toolkit.imagedata.datasets import Dataset
+from toolkit.imagedata.datasets import Dataset, ImageSet
 from toolkit.imagedata.holdout import VALIDATION
 from toolkit.recipes.build import Components, build_evaluator
 from toolkit.recipes.recipe import ComponentSpec, Recipe, RunSettings
@@ -79,10 +79,16 @@ def standing(history: list[EpochRecord], monitor: Monitor) -> Standing:
     return best
 
 
+CHECK_IMAGES = 500
+"""How many validation images ``toolkit validate`` measures the untrained encoder on: enough for every metric to
+appear, few enough to answer at once."""
+
+
 def prepare_monitor(recipe: Recipe, components: Components, registry: Registry | None = None,
-                    world: World = World()) -> Monitor | None:
+                    world: World = World(), check_only: bool = False) -> Monitor | None:
     """The run's :class:`Monitor` (None without ``run.monitor``), checked before training: the validation split
-    exists, the evaluator exists, and one measurement of the untrained encoder gives the metric."""
+    exists, the evaluator exists, and one measurement of the untrained encoder gives the metric (``check_only``: on
+    :data:`CHECK_IMAGES` validation images spread over the split, as ``toolkit validate`` needs no value)."""
     settings, where = recipe.run, str(recipe.path)
     if settings.monitor is None:
         return None
@@ -99,16 +105,27 @@ def prepare_monitor(recipe: Recipe, components: Components, registry: Registry |
     evaluator = _on_validation(spec, registry or default_registry(), where)
     mode = settings.monitor_mode or ("min" if any(w in metric.split("_") for w in LOWER_IS_BETTER) else "max")
     monitor = Monitor(key, metric, mode, evaluator, settings)
-    found = measure(monitor, components, torch.device("cpu"))
+    measured = replace(components, dataset=_spread_sample(components.dataset)) if check_only else components
+    found = measure(monitor, measured, torch.device("cpu"))
     if metric not in found:
         produced = ", ".join(f"{key}.{m}" for m in found) or "no metrics"
         raise ToolkitError(
             f"{where}: run.monitor = {settings.monitor!r}, but the evaluator {key!r} produces {produced}. Set "
             "run.monitor to one of them."
         )
-    log.info("validation %s before training: %.4f (%s is better)", monitor.name, found[metric],
-             "higher" if mode == "max" else "lower")
+    if not check_only:
+        log.info("validation %s before training: %.4f (%s is better)", monitor.name, found[metric],
+                 "higher" if mode == "max" else "lower")
     return monitor
+
+
+def _spread_sample(dataset: Dataset) -> Dataset:
+    """The dataset with its validation split cut to :data:`CHECK_IMAGES` images evenly spread over it (so a split
+    sorted by class keeps every class), decoded and normalised once."""
+    validation = dataset.split(VALIDATION)
+    picked = torch.linspace(0, len(validation) - 1, min(CHECK_IMAGES, len(validation))).long()
+    sample = ImageSet(validation.batch(picked), validation.labels[picked], class_names=validation.class_names)
+    return replace(dataset, loaders={**dataset.loaders, VALIDATION: lambda: sample}, _loaded={})
 
 
 def _monitored_spec(recipe: Recipe) -> tuple[str, str, ComponentSpec]:
