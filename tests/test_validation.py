@@ -137,3 +137,17 @@ name = "classification"
         predicted = components.loss.classify(components.encoder.eval()(test.images.float() / 255)).argmax(1)
     expected = (predicted == test.labels).float().mean().item()
     assert metrics["evaluation"]["classification"]["accuracy"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_validate_checks_the_monitored_metric_on_500_validation_images_of_every_class(tmp_path, monkeypatch):
+    from toolkit.training import validation
+
+    recipe = parse_recipe(MONITORED.replace("validation = 0.1", "validation = 0.5"), tmp_path / "recipe.toml")
+    components = build_components(recipe)
+    measured = []
+    real_measure = validation.measure
+    monkeypatch.setattr(validation, "measure", lambda monitor, used, device: (
+        measured.append(used.dataset.split("validation").labels), real_measure(monitor, used, device))[1])
+    validation.prepare_monitor(recipe, components, check_only=True)
+    assert len(components.dataset.split("validation")) > 500  # the run itself keeps the whole split
+    assert len(measured[0]) == 500 and set(measured[0].tolist()) == set(range(10))
