@@ -202,7 +202,7 @@ def search(run_dir: str, queries: tuple[str, ...], **options: Any) -> None:
     """Find the k nearest gallery items of each QUERY image (files or folders; a query in a class folder named
     after a gallery class or its number, such as queries/Coat/a.png or queries/4/a.png, is checked against it)."""
     from toolkit.imagedata.images import gather_images
-    from toolkit.reporting.plots import retrieval_grid
+    from toolkit.reporting.image_grid import retrieval_grid
     from toolkit.model.search import nearest, unmatched_class_folders
     from toolkit.model.trained import load_run
 
@@ -220,7 +220,7 @@ def search(run_dir: str, queries: tuple[str, ...], **options: Any) -> None:
     _note(unmatched_class_folders(saved, found))
     results, rows, grid = _search_results(model, saved, found, pixels, distances, positions)
     retrieval_grid(rows, grid, picture, f"{model.run_dir.name}: {o.k} nearest in {source.partition(':')[2]} "
-                   f"({len(saved)} items; ✗ = other class)")
+                   f"({len(saved)} items; red = other class)")
     if o.as_json:
         click.echo(json.dumps({"gallery": source, "k": o.k, "picture": str(picture), "results": results}, indent=2))
         return

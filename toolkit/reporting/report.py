@@ -18,7 +18,8 @@ import numpy as np
 from toolkit.evaluation.results import Evaluation
 from toolkit.runfolder import files as run_files, rundir
 from toolkit.components.contracts import EvalContext
-from toolkit.reporting.plots import retrieval_grid, scatter_by_class
+from toolkit.reporting.image_grid import retrieval_grid
+from toolkit.reporting.plots import scatter_by_class
 from toolkit.reporting.projection import project_2d
 from toolkit.environment import describe as describe_environment
 
@@ -59,7 +60,7 @@ def write_figures(context: EvalContext, run_dir: Path, title: str, *, query_spli
             neighbours.append([(gallery_images[j], name(int(gallery_labels[j]), names), float(np.sqrt(max(d, 0.0))),
                                 name(int(gallery_labels[j]), names) == own) for j, d in hits])
         retrieval_grid(rows, neighbours, run_dir / rundir.RETRIEVAL_PLOT,
-                       f"{title}: {query_split} queries and their {k} nearest {gallery_split} images (✗ = other class)")
+                       f"{title}: {query_split} queries and their {k} nearest {gallery_split} images (red = other class)")
     if not any(run_dir.glob("embeddings_*.png")) and len(queries) > 2:
         points = project_2d(queries.double().numpy())
         scatter_by_class(points, query_labels.numpy(), run_dir / f"embeddings_{query_split}_pca.png",
