@@ -9,7 +9,7 @@ import torch
 from toolkit.api import ToolkitError
 from toolkit.evaluation.evaluate import evaluator_keys
 from toolkit.training.runner import run
-from toolkit_plugins.evaluators.classification import ClassificationEvaluator
+from toolkit_plugins.evaluators.classification import ClassificationEvaluator, per_class_report
 from toolkit_plugins.evaluators.kmeans import cluster, clustering_scores, faiss_kmeans
 from toolkit_plugins.evaluators.knn import retrieval_metrics
 from toolkit_plugins.evaluators.triplet_accuracy import fixed_triplets, triplet_accuracy
@@ -191,3 +191,21 @@ def test_adding_an_evaluator_does_not_rename_another_evaluators_metrics(quick_re
                   progress=False).metrics
     assert list(metrics["evaluation"]) == ["knn", "kmeans", "knn_2"]
     assert "recall_at_2" in metrics["evaluation"]["knn_2"]
+
+
+def test_the_classification_report_gives_scikit_learns_numbers():
+    from sklearn.metrics import classification_report
+
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 5, (300,), generator=generator)  # class 5 is predicted but never true
+    predicted = torch.where(torch.rand(300, generator=generator) < 0.6, labels, torch.randint(0, 6, (300,), generator=generator))
+    predicted[predicted == 2] = 3  # class 2 is true but never predicted: precision 0
+    ours = per_class_report(labels, predicted, 6)
+    theirs = classification_report(labels.numpy(), predicted.numpy(), labels=list(range(6)), output_dict=True,
+                                   zero_division=0)
+    assert ours["accuracy"] == pytest.approx(float((labels == predicted).float().mean()))
+    for average, key in (("macro", "macro avg"), ("weighted", "weighted avg")):
+        for name, their_name in (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score")):
+            assert ours[average][name] == pytest.approx(theirs[key][their_name], abs=1e-12)
+    assert ours["classes"]["f1"] == pytest.approx([theirs[str(c)]["f1-score"] for c in range(6)], abs=1e-12)
+    assert ours["classes"]["support"] == [int(theirs[str(c)]["support"]) for c in range(6)]
