@@ -90,6 +90,24 @@ def test_a_backbone_from_weights_path_normalises_every_split_with_imagenet_stati
         assert (dataset.split(split).mean, dataset.split(split).std) == (IMAGENET_MEAN, IMAGENET_STD)
 
 
+def test_without_a_size_of_its_own_the_dataset_is_resized_to_the_size_the_weights_were_trained_at(
+        write_recipe, rgb_folder, resnet18_file):
+    text = RECIPE.format(folder=rgb_folder, dataset_extra="", encoder_extra=f'weights_path = "{resnet18_file}"',
+                         augment="").replace("size = [16, 16]\n", "")
+    dataset = build_components(load_recipe(write_recipe(text))).dataset
+    assert [dataset.split(split).shape for split in ("train", "test")] == [(3, 224, 224)] * 2
+
+
+def test_the_recipes_own_size_wins_over_the_weights_size(recipe_for, resnet18_file):
+    dataset = build_components(recipe_for(encoder_extra=f'weights_path = "{resnet18_file}"')).dataset
+    assert dataset.split("train").shape == (3, 16, 16)
+
+
+def test_a_randomly_initialised_backbone_keeps_the_images_size(write_recipe, rgb_folder):
+    text = RECIPE.format(folder=rgb_folder, dataset_extra="", encoder_extra="", augment="").replace("size = [16, 16]\n", "")
+    assert build_components(load_recipe(write_recipe(text))).dataset.split("train").shape == (3, 18, 20)
+
+
 def test_a_dataset_that_normalises_itself_keeps_its_own_numbers_with_a_pretrained_backbone(recipe_for, resnet18_file):
     recipe = recipe_for("normalize = true\nmean = 0.5\nstd = 0.25", f'weights_path = "{resnet18_file}"')
     train = build_components(recipe).dataset.split("train")

@@ -16,7 +16,8 @@ Std = Annotated[float, Field(gt=0)] | Annotated[list[Annotated[float, Field(gt=0
 """One standard deviation for every channel, or one per channel; above 0."""
 
 READING_ARGS = """
-        size: ``[height, width]`` every image is resized to (default: keep the size; all images must share it).
+        size: ``[height, width]`` every image is resized to (default: the size a pretrained backbone's weights
+            were trained at; without one, keep the size, which all images must then share).
         channels: 1 reads grey-scale, 3 reads RGB.
         normalize: subtract ``mean`` and divide by ``std`` after scaling pixels to [0, 1], in training, evaluation
             and for every image given later (``toolkit embed``, ``compare``, ``search``). Without it, a pretrained

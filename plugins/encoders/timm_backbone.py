@@ -44,7 +44,8 @@ class TimmBackbone(BackboneWithHead):
     The model's pooled features go through ``Linear(features, embedding_dim)``, optionally BatchNorm, and are
     L2-normalised unless ``normalize = false``. Grey images are repeated to three channels. With ``pretrained`` or
     ``weights_path``, the mean and std of timm's configuration of the model become the run's normalisation (in
-    training, evaluation and for images given later) unless the dataset normalises itself.
+    training, evaluation and for images given later) unless the dataset normalises itself, and its input size the
+    size a dataset of image files without a ``size`` is resized to.
 
     Args:
         model: timm model name, with an optional pretrained tag (``name.tag``).

@@ -139,7 +139,8 @@ class TorchvisionBackbone(BackboneWithHead):
     channels. Pretrained weights come from torchvision (``weights``, downloaded once into torch's cache) or from a
     local state dict (``weights_path``); neither gives random initialisation. Pretrained weights bring their own
     normalisation (mean and std; for ``weights_path`` those of the arch's default torchvision weights), which the
-    run applies in training, evaluation and to images given later unless the dataset normalises itself.
+    run applies in training, evaluation and to images given later unless the dataset normalises itself, and their
+    image size (the crop size of their transforms), to which a dataset of image files without a ``size`` is resized.
 
     Args:
         arch: torchvision model name, e.g. ``resnet18``, ``resnet50``, ``convnext_tiny``, ``efficientnet_b0``,

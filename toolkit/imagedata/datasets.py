@@ -107,6 +107,9 @@ class Dataset:
     holdout: dict[str, Any] | None = None
     """How the validation split was held out of the training images (share, seed, indices), when it was."""
     skipped: dict[str, list[str]] = field(default_factory=dict)
+    fallback_size: tuple[int, int] | None = None
+    """``(height, width)`` that a dataset of image files without a size of its own resizes to: the size a
+    pretrained backbone's weights were trained at."""
     _loaded: dict[str, ImageSet] = field(default_factory=dict, repr=False)
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from toolkit.errors import ToolkitError
@@ -49,10 +49,13 @@ def files_dataset(name: str, splits: list[str], listing: Listing, loading: Image
         if not listed:
             listed.update(listing())
         files, names = listed[split]
+        reader = loading.reader
+        if reader.size is None and dataset.fallback_size is not None:
+            reader = replace(reader, size=dataset.fallback_size)
         if peeking() and files.paths:
-            loaded = peek_images(files, loading.reader, loading.on_bad_image)
+            loaded = peek_images(files, reader, loading.on_bad_image)
         else:
-            loaded = load_images(files, loading.reader, name=f"{name}-{split}", load=loading.load,
+            loaded = load_images(files, reader, name=f"{name}-{split}", load=loading.load,
                                  cache_dir=loading.cache_dir, on_bad_image=loading.on_bad_image, workers=loading.workers)
         if loaded.skipped:
             dataset.skipped[split] = loaded.skipped

@@ -21,7 +21,8 @@ class Preprocessing:
     [0, 1], and the ``(height, width)`` they were trained at. ``source`` names the weights, for the log.
 
     An encoder that sets its ``preprocessing`` attribute to one of these gets it as the run's normalisation (training,
-    evaluation and ``transform.json``) whenever the recipe's dataset normalises nothing itself.
+    evaluation and ``transform.json``) whenever the recipe's dataset normalises nothing itself, and its ``size`` as
+    the size a dataset of image files resizes to whenever the recipe gives it no ``size``.
     """
 
     mean: tuple[float, ...] = IMAGENET_MEAN
@@ -52,24 +53,27 @@ def use_preprocessing(dataset: Dataset, preprocessing: Preprocessing | None) -> 
     split is loaded)."""
     if preprocessing is None:
         return
+    dataset.fallback_size = preprocessing.size
 
     def load(split: str, loader: Callable[[], ImageSet]) -> ImageSet:
         images = loader()
         if unnormalised(images):
-            _apply(images, preprocessing, split)
+            images.mean, images.std = preprocessing.for_channels(images.shape[0])
+            if split == "train":
+                log.info("normalising images with the mean %s and std %s of %s (the recipe's dataset sets no "
+                         "normalisation)", _numbers(images.mean), _numbers(images.std), preprocessing.source)
+        if split == "train" and preprocessing.size is not None:
+            _log_size(images, preprocessing)
         return images
 
     dataset.loaders = {split: (lambda s=split, f=loader: load(s, f)) for split, loader in dataset.loaders.items()}
 
 
-def _apply(images: ImageSet, preprocessing: Preprocessing, split: str) -> None:
-    images.mean, images.std = preprocessing.for_channels(images.shape[0])
-    if split != "train":
-        return
-    log.info("normalising images with the mean %s and std %s of %s (the recipe's dataset sets no normalisation)",
-             _numbers(images.mean), _numbers(images.std), preprocessing.source)
-    if preprocessing.size is not None and tuple(images.shape[1:]) != tuple(preprocessing.size):
-        (height, width), (h, w) = preprocessing.size, images.shape[1:]
+def _log_size(images: ImageSet, preprocessing: Preprocessing) -> None:
+    (height, width), (h, w) = preprocessing.size, images.shape[1:]
+    if (h, w) == (height, width):
+        log.info("images are %dx%d, the size %s were trained at", w, h, preprocessing.source)
+    else:
         log.info("%s were trained on %dx%d images; these are %dx%d (dataset.size = [%d, %d] would match them)",
                  preprocessing.source, width, height, w, h, height, width)
 
