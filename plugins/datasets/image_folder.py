@@ -17,7 +17,7 @@ KINDS = ", ".join(s.lstrip(".") for s in IMAGE_SUFFIXES[:6])
 
 
 def class_folders(folder: Path, key: str) -> list[Path]:
-    """The class sub-folders of ``folder``, sorted by name, each checked to hold at least two images."""
+    """The class sub-folders of ``folder``, sorted by name; at least two."""
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         raise ToolkitError(
@@ -32,21 +32,21 @@ def class_folders(folder: Path, key: str) -> list[Path]:
             "and verification need at least two classes, each in its own sub-folder of images. Add a sub-folder per "
             "class (identity)."
         )
-    for c in classes:
-        count = len(image_files(c))
-        if count < 2:
-            raise ToolkitError(
-                f"The class folder {str(c)!r} holds {'no image files' if count == 0 else 'a single image'}; every class "
-                f"needs at least two images ({KINDS}, ...) so that it has a positive pair. Add images to it or remove it."
-            )
     return classes
 
 
 def list_classes(classes: list[Path]) -> ImageFiles:
-    """Every image file of the class folders, labelled with its folder's position in ``classes``."""
+    """Every image file of the class folders, labelled with its folder's position in ``classes``; each folder is
+    checked to hold at least two images."""
     paths, labels = [], []
     for label, folder in enumerate(classes):
         found = image_files(folder)
+        if len(found) < 2:
+            raise ToolkitError(
+                f"The class folder {str(folder)!r} holds {'no image files' if not found else 'a single image'}; every "
+                f"class needs at least two images ({KINDS}, ...) so that it has a positive pair. Add images to it or "
+                "remove it."
+            )
         paths += found
         labels += [label] * len(found)
     return ImageFiles(paths, labels)
