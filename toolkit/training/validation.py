@@ -79,7 +79,7 @@ def standing(history: list[EpochRecord], monitor: Monitor) -> Standing:
     return best
 
 
-CHECK_IMAGES = 500
+CHECK_IMAGES = 200
 """How many validation images ``toolkit validate`` measures the untrained encoder on: enough for every metric to
 appear, few enough to answer at once."""
 
