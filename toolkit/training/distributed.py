@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
+import gc
 from typing import Any, Iterator, Mapping
 
 import torch
@@ -85,6 +86,9 @@ def process_group(world: World, device: torch.device) -> Iterator[None]:
     try:
         yield
     finally:
+        # DistributedDataParallel's reducer sits in reference cycles that would otherwise be freed only as the
+        # interpreter shuts down, where freeing gloo's work aborts the process ("terminate called ...").
+        gc.collect()
         dist.destroy_process_group()
 
 
