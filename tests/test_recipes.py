@@ -110,3 +110,14 @@ def test_center_loss_recipe_classifies_and_saves_a_scatter_every_epoch(tmp_path,
 def test_image_folder_and_table_recipes_run_an_epoch_on_unseen_classes(name, tmp_path, tiny_mnist, tiny_faces):
     result = _short_run(name, tmp_path, tiny_mnist, tiny_faces, "dataset.size=[16, 16]", "augment.0.size=[16, 16]")
     assert 0.0 <= result.metrics["evaluation"]["knn"]["precision_at_1"] <= 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["faces_resnet.toml", "faces_pretrained.toml"])
+def test_backbone_recipes_run_an_epoch_offline(name, tmp_path, tiny_mnist, tiny_faces):
+    """faces_resnet starts from random weights; faces_pretrained reads a local weights file as a user offline would."""
+    result = _short_run(name, tmp_path, tiny_mnist, tiny_faces, "sampler.classes_per_batch=3",
+                        *offline_weights(REPO / "recipes" / name, tmp_path))
+    assert json.loads((result.run_dir / "status.json").read_text())["status"] == "finished"
+    assert (result.run_dir / "encoder.pt").is_file()
+    assert len(result.metrics["epochs"]) == 1
