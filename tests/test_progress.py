@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import subprocess
 import sys
@@ -57,3 +58,14 @@ def test_a_terminal_gets_the_bar(monkeypatch):
 def test_the_interval_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv(progress_module.INTERVAL_VARIABLE, "5")
     assert progress(range(2), desc="d", unit="u").interval == 5.0
+
+
+def test_decoding_in_a_log_file_writes_one_line_when_done_if_it_is_quick(monkeypatch, caplog):
+    from toolkit.imagedata.decoding import progress_reporter
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    tick = progress_reporter(300, "preparing faces")
+    with caplog.at_level(logging.INFO, logger="toolkit"):
+        for done in range(1, 301):
+            tick(done)
+    assert [r.getMessage() for r in caplog.records] == ["preparing faces: 300/300"]

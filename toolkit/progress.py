@@ -26,7 +26,7 @@ def progress(iterable: Iterable[Any], *, desc: str, unit: str, total: int | None
         from tqdm.auto import tqdm
 
         return tqdm(iterable, desc=desc, unit=unit, total=total, initial=initial, leave=False, dynamic_ncols=True)
-    interval = _interval() if enabled else float("inf")
+    interval = line_interval() if enabled else float("inf")
     return LineProgress(iterable, desc=desc, unit=unit, total=total, initial=initial, interval=interval)
 
 
@@ -35,7 +35,8 @@ def _interactive(stream: TextIO) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) or "ipykernel" in sys.modules
 
 
-def _interval() -> float:
+def line_interval() -> float:
+    """Seconds between the plain progress lines written without a terminal (``TOOLKIT_PROGRESS_SECONDS``)."""
     raw = os.environ.get(INTERVAL_VARIABLE, "")
     try:
         return max(float(raw), 0.0) if raw else DEFAULT_INTERVAL

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
@@ -12,6 +13,7 @@ import numpy as np
 
 from toolkit.errors import ToolkitError
 from toolkit.imagedata.images import ImageReader
+from toolkit.progress import line_interval
 
 log = logging.getLogger("toolkit")
 
@@ -103,7 +105,8 @@ def log_skipped(skipped: list[str], total: int) -> None:
 
 
 def progress_reporter(total: int, desc: str, *, minimum: int = 200) -> Callable[[int], None]:
-    """A function ``tick(done)``: a progress bar on a terminal, else a log line every tenth of ``total``."""
+    """A function ``tick(done)``: a progress bar on a terminal, else a log line every ``TOOLKIT_PROGRESS_SECONDS``
+    (30 s unless set) and one when done."""
     if total < minimum:
         return lambda done: None
     if sys.stderr.isatty():
@@ -117,10 +120,12 @@ def progress_reporter(total: int, desc: str, *, minimum: int = 200) -> Callable[
                 bar.close()
 
         return tick_bar
-    step = max(1, total // 10)
+    interval, last = line_interval(), [time.perf_counter()]
 
     def tick_line(done: int) -> None:
-        if done % step == 0 and done or done == total:
+        now = time.perf_counter()
+        if now - last[0] >= interval or done == total:
+            last[0] = now
             log.info("%s: %d/%d", desc, done, total)
 
     return tick_line
