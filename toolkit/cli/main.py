@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from toolkit.components.kinds import KINDS
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.results import Evaluation
+
+if TYPE_CHECKING:
+    from toolkit.recipes.recipe import Recipe
 
 
 
@@ -95,6 +98,15 @@ def validate(recipe: str, overrides: tuple[str, ...], show: bool) -> None:
     from toolkit.recipes.recipe import load_recipe
 
     parsed = load_recipe(recipe, overrides)  # a missing file or bad TOML is reported before torch is imported
+    from toolkit.cli.deferred_compiler import compiler_deferred
+
+    with compiler_deferred():  # checking never compiles: torchvision's import need not load torch's compiler
+        _check_recipe(parsed, show)
+    click.echo(f"{recipe}: OK")
+
+
+def _check_recipe(parsed: Recipe, show: bool) -> None:
+    """Build the recipe's components and check them against the data, as `toolkit run` does before training."""
     from toolkit.components.registry import default_registry
     from toolkit.imagedata.peek import checking_only
     from toolkit.recipes.build import build_components, check_against_data
@@ -114,7 +126,6 @@ def validate(recipe: str, overrides: tuple[str, ...], show: bool) -> None:
         from toolkit.cli.resolved import format_resolved
 
         click.echo(format_resolved(parsed, default_registry()))
-    click.echo(f"{recipe}: OK")
 
 
 @main.command()

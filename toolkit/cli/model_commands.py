@@ -92,11 +92,13 @@ def embed(run_dir: str, split: str | None, images: tuple[str, ...], output: str,
 def compare(run_dir: str, image_a: str, image_b: str, as_json: bool) -> None:
     """Distance between two images' embeddings, and whether they show the same thing under the run's
     calibrated threshold."""
+    from toolkit.cli.deferred_compiler import compiler_deferred
     from toolkit.model.python_api import load_run
 
-    model = load_run(run_dir)
-    with _warnings_as_notes():
-        result = model.compare(Path(image_a), Path(image_b))
+    with compiler_deferred():  # comparing never compiles: torchvision's import need not load torch's compiler
+        model = load_run(run_dir)
+        with _warnings_as_notes():
+            result = model.compare(Path(image_a), Path(image_b))
     calibration = model.trained.threshold
     if as_json:
         click.echo(json.dumps({"image_a": image_a, "image_b": image_b, **_finite_distance(result.distance, "distance"),
@@ -205,12 +207,14 @@ def search(run_dir: str, queries: tuple[str, ...], **options: Any) -> None:
     from toolkit.reporting.image_grid import retrieval_grid
     from toolkit.model.search import nearest, unmatched_class_folders
     from toolkit.model.trained import load_run
+    from toolkit.cli.deferred_compiler import compiler_deferred
 
     o = SearchOptions(**options)
     if o.k < 1:
         raise ToolkitError(f"--k must be at least 1, got {o.k}.")
     source = _gallery_source(o.gallery, o.split)
-    model = load_run(run_dir)
+    with compiler_deferred():  # searching never compiles: torchvision's import need not load torch's compiler
+        model = load_run(run_dir)
     picture = Path(o.output) if o.output else model.run_dir / "search.png"
     found = gather_images(list(queries))
     pixels = _read_images(model, [p for p, _ in found])
