@@ -164,3 +164,20 @@ def test_resuming_with_another_number_of_processes_names_the_checkpoint_and_both
     message = str(error.value)
     assert "checkpoint.pt" in message and "world_size is 2" in message and "this run has 1" in message
     assert "torchrun --nproc_per_node 2" in message
+
+
+@pytest.mark.slow
+def test_two_processes_evaluate_the_best_epochs_weights_on_every_rank(tmp_path):
+    from toolkit.training.runner import run
+
+    recipe = tmp_path / "tiny.toml"
+    chosen = PAIRS.replace("epochs = 1", 'epochs = 3\nmonitor = "knn.precision_at_1"\nmonitor_mode = "min"\nfinal = "best"')
+    recipe.write_text(chosen.replace('name = "digits"', 'name = "digits"\nvalidation = 0.1'))
+    work = tmp_path / "work"
+    work.mkdir()
+    result = torchrun(recipe, work / "two", cwd=work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    two = json.loads((work / "two" / "metrics.json").read_text())
+    one = run(recipe, output=str(tmp_path / "one"), progress=False).metrics
+    assert two["validation"]["best_epoch"] == one["validation"]["best_epoch"] < 3  # best is not last
+    assert two["evaluation"]["knn"] == pytest.approx(one["evaluation"]["knn"], abs=1e-6)

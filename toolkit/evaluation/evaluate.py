@@ -13,7 +13,7 @@ from toolkit.training.allocator import keep_freed_memory
 from toolkit.components.contracts import EvalContext, Evaluator
 from toolkit.evaluation.results import Evaluation, checked_metrics
 from toolkit.imagedata.datasets import Dataset, ImageSet
-from toolkit.training.distributed import World, gather_rows, row_range, share_buffers
+from toolkit.training.distributed import World, gather_rows, row_range, share_weights
 
 
 @torch.inference_mode()
@@ -59,7 +59,7 @@ def embed_across_ranks(dataset: Dataset, encoder: nn.Module, device: torch.devic
     rank (nothing in a world of one: rank 0 then embeds what the evaluators ask for). All ranks must call it."""
     if not world.is_distributed:
         return {}
-    share_buffers(encoder, world)  # each rank's BatchNorm statistics saw only its own slices: take rank 0's
+    share_weights(encoder, world)  # rank 0's final weights and BatchNorm statistics
     embedded = {}
     for split in dataset.split_names:
         images = dataset.split(split)

@@ -111,11 +111,13 @@ def parallel(module: nn.Module, world: World) -> nn.Module:
     return nn.parallel.DistributedDataParallel(module)
 
 
-def share_buffers(module: nn.Module, world: World) -> None:
-    """Give every rank rank 0's buffers (BatchNorm statistics each rank updated on its own slices)."""
+def share_weights(module: nn.Module, world: World) -> None:
+    """Give every rank rank 0's weights and buffers: the BatchNorm statistics each rank updated on its own slices,
+    and the weights rank 0 alone chose for evaluation (``best.pt``)."""
     if world.is_distributed:
-        for buffer in module.buffers():
-            dist.broadcast(buffer, src=0)
+        with torch.no_grad():
+            for tensor in [*module.parameters(), *module.buffers()]:
+                dist.broadcast(tensor, src=0)
 
 
 def all_finite(value: torch.Tensor, world: World) -> bool:
