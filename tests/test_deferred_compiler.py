@@ -1,4 +1,5 @@
-"""Commands that never compile import torchvision without torch's compiler, and torchvision still works the same.
+"""Commands that never compile import torchvision without torch's compiler, and torchvision still works the same;
+loading a run sizes its encoder without filling meta tensors (which would import the compiler too).
 
 Each check runs in a fresh interpreter: which modules are imported is a property of the whole process."""
 
@@ -103,3 +104,19 @@ k = [1]
     """, cwd=tmp_path)
     assert "recipe.toml: OK" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "['torchvision']"
+
+
+def test_sizing_a_resnet_on_the_meta_device_leaves_torch_dynamo_unimported_and_restores_the_initialisers():
+    done = _run("""
+        import sys, torch
+        from toolkit.cli.deferred_compiler import compiler_deferred
+        from toolkit.model.trained import _initialisers_skipped
+        with compiler_deferred():
+            import torchvision.models
+        normal = torch.nn.init.kaiming_normal_
+        with torch.device("meta"), _initialisers_skipped():
+            model = torchvision.models.resnet18()
+        size = sum(t.numel() for t in model.state_dict().values() if t.is_floating_point())
+        print(size, "torch._dynamo" in sys.modules, torch.nn.init.kaiming_normal_ is normal)
+    """)
+    assert done.stdout.split() == ["11699112", "False", "True"]  # resnet18's weights and BatchNorm statistics

@@ -6,9 +6,10 @@ installed), and its weights come from ``encoder.pt`` loaded without pickle (:fun
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -128,11 +129,34 @@ def without_starting_weights(recipe: Recipe) -> Recipe:
     return replace(recipe, encoder=replace(recipe.encoder, params=params))
 
 
+INITIALISERS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
+                "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")
+"""The in-place initialisers of ``torch.nn.init``."""
+
+
+@contextmanager
+def _initialisers_skipped() -> Iterator[None]:
+    """``torch.nn.init``'s initialisers leave tensors as they are inside the block: a ``meta`` tensor has no values
+    to fill, and filling one by normal_ (as ResNets' kaiming_normal_ does) imports torch's compiler, about 1.6 s."""
+    saved = {name: getattr(torch.nn.init, name) for name in INITIALISERS}
+    for name in INITIALISERS:
+        setattr(torch.nn.init, name, _unchanged)
+    try:
+        yield
+    finally:
+        for name, initialiser in saved.items():
+            setattr(torch.nn.init, name, initialiser)
+
+
+def _unchanged(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    return tensor
+
+
 def _check_encoder_size(recipe: Recipe, registry: Registry | None, encoder_path: Path) -> None:
     """Refuse a recipe whose encoder needs far more memory than its weights file holds (a run folder may come from
     someone else), before building it: the encoder is first built on torch's ``meta`` device, which allocates nothing."""
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _initialisers_skipped():
             shape_only = build_encoder(without_starting_weights(recipe), registry)
         needed = sum(t.numel() * t.element_size() for t in shape_only.state_dict().values())
     except Exception:  # noqa: BLE001 - a factory that cannot build on "meta" is checked when its weights load
