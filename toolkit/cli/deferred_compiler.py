@@ -1,11 +1,12 @@
 """Importing torchvision without torch's compiler, for commands that check or use a model but never compile one.
 
 Importing torchvision imports ``torch._dynamo``, which takes longer than torchvision itself (about 1.6 s on two
-cores): ``torchvision.ops.roi_align`` imports one helper from ``torch._dynamo.utils``, and ``torchvision.tv_tensors``
-decorates a function with ``torch.compiler.disable``. Inside :func:`compiler_deferred`, that helper and that decorator
-reach ``torch._dynamo`` only when first called, so ``toolkit validate``, ``compare`` and ``search`` start as fast
-with a torchvision backbone as without. Nothing else changes: the helper and the decorated functions behave as
-before once called, and anything that asks for ``torch._dynamo`` gets the real one.
+cores): ``torchvision.ops.roi_align`` imports one helper from ``torch._dynamo.utils``, and
+``torchvision.tv_tensors`` decorates a function with ``torch.compiler.disable``. Inside :func:`compiler_deferred`,
+that helper and that decorator reach ``torch._dynamo`` only when first called, so ``toolkit validate``, ``compare``,
+``search``, ``embed`` and ``index`` start as fast with a torchvision backbone as without. Nothing else changes: the
+helper and the decorated functions behave as before once called, and anything that asks for ``torch._dynamo`` gets
+the real one.
 """
 
 from __future__ import annotations

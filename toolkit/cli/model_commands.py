@@ -6,6 +6,7 @@ Each command is thin: it parses options, calls the module that does the work (:m
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -13,7 +14,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -25,6 +26,20 @@ RUN_DIR = click.argument("run_dir", type=click.Path(file_okay=False))
 def _note(message: str | None) -> None:
     if message:
         click.echo(click.style("Note: ", fg="yellow", bold=True) + message, err=True)
+
+
+def _never_compiles(command: Callable[..., None]) -> Callable[..., None]:
+    """A command that uses a model and never compiles one imports torchvision without torch's compiler
+    (:mod:`toolkit.cli.deferred_compiler`), imported here only when the command runs."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        from toolkit.cli.deferred_compiler import compiler_deferred
+
+        with compiler_deferred():
+            command(*args, **kwargs)
+
+    return run
 
 
 def _read_images(model, paths: list[Path], progress: bool = False):
@@ -46,6 +61,7 @@ def _read_images(model, paths: list[Path], progress: bool = False):
 @click.option("--batch-size", default=1024, show_default=True, type=click.IntRange(min=1))
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.argument("more_images", nargs=-1, type=click.Path(), metavar="[IMAGES]...")
+@_never_compiles
 def embed(run_dir: str, split: str | None, images: tuple[str, ...], output: str, ids_format: str, batch_size: int,
           quiet: bool, more_images: tuple[str, ...]) -> None:
     """Write the embeddings of a dataset split or of image files: a .npy of vectors, plus ids and labels
@@ -89,16 +105,15 @@ def embed(run_dir: str, split: str | None, images: tuple[str, ...], output: str,
 @click.argument("image_a", type=click.Path())
 @click.argument("image_b", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_never_compiles
 def compare(run_dir: str, image_a: str, image_b: str, as_json: bool) -> None:
     """Distance between two images' embeddings, and whether they show the same thing under the run's
     calibrated threshold."""
-    from toolkit.cli.deferred_compiler import compiler_deferred
     from toolkit.model.python_api import load_run
 
-    with compiler_deferred():  # comparing never compiles: torchvision's import need not load torch's compiler
-        model = load_run(run_dir)
-        with _warnings_as_notes():
-            result = model.compare(Path(image_a), Path(image_b))
+    model = load_run(run_dir)
+    with _warnings_as_notes():
+        result = model.compare(Path(image_a), Path(image_b))
     calibration = model.trained.threshold
     if as_json:
         click.echo(json.dumps({"image_a": image_a, "image_b": image_b, **_finite_distance(result.distance, "distance"),
@@ -168,6 +183,7 @@ CHUNK_ROWS = click.option("--chunk-rows", default=100_000, show_default=True, ty
 @INDEX
 @CHUNK_ROWS
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_never_compiles
 def index(run_dir: str, gallery: str | None, split: str | None, index_kind: str, chunk_rows: int, quiet: bool) -> None:
     """Embed the gallery once and save its faiss index in the run folder, for `toolkit search`."""
     from toolkit.model.faiss_index import IndexChoice
@@ -200,6 +216,7 @@ def index(run_dir: str, gallery: str | None, split: str | None, index_kind: str,
               help="Picture grid to write, each query beside its neighbours (default: search.png in the run folder).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_never_compiles
 def search(run_dir: str, queries: tuple[str, ...], **options: Any) -> None:
     """Find the k nearest gallery items of each QUERY image (files or folders; a query in a class folder named
     after a gallery class or its number, such as queries/Coat/a.png or queries/4/a.png, is checked against it)."""
@@ -207,14 +224,12 @@ def search(run_dir: str, queries: tuple[str, ...], **options: Any) -> None:
     from toolkit.reporting.image_grid import retrieval_grid
     from toolkit.model.search import nearest, unmatched_class_folders
     from toolkit.model.trained import load_run
-    from toolkit.cli.deferred_compiler import compiler_deferred
 
     o = SearchOptions(**options)
     if o.k < 1:
         raise ToolkitError(f"--k must be at least 1, got {o.k}.")
     source = _gallery_source(o.gallery, o.split)
-    with compiler_deferred():  # searching never compiles: torchvision's import need not load torch's compiler
-        model = load_run(run_dir)
+    model = load_run(run_dir)
     picture = Path(o.output) if o.output else model.run_dir / "search.png"
     found = gather_images(list(queries))
     pixels = _read_images(model, [p for p, _ in found])
