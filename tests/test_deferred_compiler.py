@@ -116,7 +116,8 @@ def test_sizing_a_resnet_on_the_meta_device_leaves_torch_dynamo_unimported_and_r
         normal = torch.nn.init.kaiming_normal_
         with torch.device("meta"), _initialisers_skipped():
             model = torchvision.models.resnet18()
+            filled = torch.nn.init.constant_(torch.zeros(1, device="cpu"), 3.0).item()  # a real tensor is filled
         size = sum(t.numel() for t in model.state_dict().values() if t.is_floating_point())
-        print(size, "torch._dynamo" in sys.modules, torch.nn.init.kaiming_normal_ is normal)
+        print(size, filled, "torch._dynamo" in sys.modules, torch.nn.init.kaiming_normal_ is normal)
     """)
-    assert done.stdout.split() == ["11699112", "False", "True"]  # resnet18's weights and BatchNorm statistics
+    assert done.stdout.split() == ["11699112", "3.0", "False", "True"]  # resnet18's weights and BatchNorm statistics

@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
@@ -136,11 +136,12 @@ INITIALISERS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "z
 
 @contextmanager
 def _initialisers_skipped() -> Iterator[None]:
-    """``torch.nn.init``'s initialisers leave tensors as they are inside the block: a ``meta`` tensor has no values
-    to fill, and filling one by normal_ (as ResNets' kaiming_normal_ does) imports torch's compiler, about 1.6 s."""
+    """``torch.nn.init``'s initialisers leave ``meta`` tensors as they are inside the block: they have no values to
+    fill, and filling one by normal_ (as ResNets' kaiming_normal_ does) imports torch's compiler, about 1.6 s. Other
+    tensors are filled as ever, so a model another thread builds meanwhile is unaffected."""
     saved = {name: getattr(torch.nn.init, name) for name in INITIALISERS}
-    for name in INITIALISERS:
-        setattr(torch.nn.init, name, _unchanged)
+    for name, initialiser in saved.items():
+        setattr(torch.nn.init, name, _skipping_meta(initialiser))
     try:
         yield
     finally:
@@ -148,8 +149,11 @@ def _initialisers_skipped() -> Iterator[None]:
             setattr(torch.nn.init, name, initialiser)
 
 
-def _unchanged(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
-    return tensor
+def _skipping_meta(initialiser: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    def initialise(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        return tensor if tensor.is_meta else initialiser(tensor, *args, **kwargs)
+
+    return initialise
 
 
 def _check_encoder_size(recipe: Recipe, registry: Registry | None, encoder_path: Path) -> None:
