@@ -114,3 +114,18 @@ def test_a_run_recipe_reads_data_only_under_the_data_root_the_run_or_the_current
     else:
         with pytest.raises(ToolkitError, match="outside the data root"):
             check_data_paths(recipe, run_dir)
+
+
+def test_a_symbolic_link_in_the_data_root_is_followed_but_one_in_the_run_folder_is_not(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOOLKIT_DATA", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "faces").symlink_to(tmp_path / "elsewhere")  # data kept on another disk
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "images").symlink_to("/etc")  # a run folder may come from someone else
+    check_data_paths(SimpleNamespace(dataset=ComponentSpec("dataset", "image_folder", {"folder": "faces"})),
+                     tmp_path / "run")
+    tampered = SimpleNamespace(dataset=ComponentSpec("dataset", "image_folder", {"folder": str(tmp_path / "run" / "images")}))
+    with pytest.raises(ToolkitError, match="outside the data root"):
+        check_data_paths(tampered, tmp_path / "run")
