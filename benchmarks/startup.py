@@ -3,7 +3,8 @@
 Targets: ``toolkit validate`` of every shipped recipe, and ``compare`` / ``search`` of a run with a saved index,
 each within 1.5x of the floor; a missing recipe file and malformed TOML reported in under 0.5 s (before torch is
 imported). Every command is run ``--repeats`` times in turn (so a busy moment hits all of them alike) and the
-median is kept. The run that compare and search use is a one-epoch quick-start run trained first, in a scratch folder.
+median is kept. The run that compare and search use is a one-epoch quick-start run trained first, in a scratch folder;
+without ``--smoke`` they are also timed with a one-epoch run of ``faces_resnet.toml`` (a torchvision ResNet-18).
 
     TOOLKIT_DATA=../shared/data .venv/bin/python benchmarks/startup.py             # about 2-5 minutes
     .venv/bin/python benchmarks/startup.py --smoke                                  # the quick-start recipe only
@@ -29,12 +30,14 @@ def toolkit(*args: str) -> list[str]:
     return [sys.executable, "-m", "toolkit", *args]
 
 
-def prepare(scratch: Path) -> dict[str, Path]:
-    """A trained one-epoch quick-start run with a saved index, two query images, and two broken recipes."""
-    run = scratch / "run"
-    subprocess.run(toolkit("run", str(REPO / "recipes" / "quickstart.toml"), "--set", "run.epochs=1", "-o", str(run), "-q"),
-                   check=True, capture_output=True)
-    subprocess.run(toolkit("index", str(run), "-q"), check=True, capture_output=True)
+def prepare(scratch: Path, backbone: bool) -> dict[str, Path]:
+    """A trained one-epoch quick-start run with a saved index (and, with ``backbone``, a ResNet-18 run), two query
+    images, and two broken recipes."""
+    runs = {"run": "quickstart.toml", **({"resnet_run": "faces_resnet.toml"} if backbone else {})}
+    for name, recipe in runs.items():
+        subprocess.run(toolkit("run", str(REPO / "recipes" / recipe), "--set", "run.epochs=1", "-o", str(scratch / name),
+                               "-q"), check=True, capture_output=True)
+        subprocess.run(toolkit("index", str(scratch / name), "-q"), check=True, capture_output=True)
     from PIL import Image
     import numpy as np
 
@@ -47,7 +50,7 @@ def prepare(scratch: Path) -> dict[str, Path]:
 
     weights = scratch / "resnet18.pth"  # recipes that download pretrained weights are checked as a user offline runs them
     torch.save(torchvision.models.resnet18().state_dict(), weights)
-    return {"weights": weights, "run": run, "a": scratch / "a.png", "b": scratch / "b.png", "broken": scratch / "broken.toml",
+    return {**{name: scratch / name for name in runs}, "weights": weights, "a": scratch / "a.png", "b": scratch / "b.png", "broken": scratch / "broken.toml",
             "missing": scratch / "missing.toml"}
 
 
@@ -57,6 +60,10 @@ def commands(files: dict[str, Path], recipes: list[Path]) -> dict[str, list[str]
     found["compare (two images)"] = toolkit("compare", str(files["run"]), str(files["a"]), str(files["b"]))
     found["search (saved index, k=5)"] = toolkit("search", str(files["run"]), str(files["a"]), "-q",
                                                  "-o", str(files["run"].parent / "grid.png"))
+    if "resnet_run" in files:
+        found["compare (ResNet-18 run)"] = toolkit("compare", str(files["resnet_run"]), str(files["a"]), str(files["b"]))
+        found["search (ResNet-18 run, saved index)"] = toolkit("search", str(files["resnet_run"]), str(files["a"]), "-q",
+                                                               "-o", str(files["run"].parent / "grid.png"))
     found["validate: missing recipe file"] = toolkit("validate", str(files["missing"]))
     found["validate: malformed TOML"] = toolkit("validate", str(files["broken"]))
     return found
@@ -106,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     shipped = sorted((REPO / "recipes").glob("*.toml"))
     recipes = [REPO / "recipes" / "quickstart.toml"] if args.smoke else shipped
     with tempfile.TemporaryDirectory(prefix="startup-") as scratch:
-        files = prepare(Path(scratch))
+        files = prepare(Path(scratch), backbone=not args.smoke)
         medians = measure(commands(files, recipes), 1 if args.smoke else args.repeats)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} logical cores, {time.strftime('%Y-%m-%d %H:%M')}")
     print(table(medians))
