@@ -127,3 +127,33 @@ def test_the_startup_benchmark_prints_every_command_beside_the_floor(capsys):
     rows = [line.split("|")[1].strip() for line in capsys.readouterr().out.splitlines() if line.startswith("| ")][2:]
     assert rows == ['floor: python -c "import torch"', "validate quickstart.toml", "compare (two images)",
                     "search (saved index, k=5)", "validate: missing recipe file", "validate: malformed TOML"]
+
+
+def test_validate_checks_the_recipe_with_the_collector_paused_and_starts_it_again_after(quick_recipe, monkeypatch):
+    import gc
+
+    from click.testing import CliRunner
+
+    from toolkit.cli import main as cli
+
+    real, collecting = cli._check_recipe, []
+
+    def check(*args):
+        collecting.append(gc.isenabled())
+        real(*args)
+
+    monkeypatch.setattr(cli, "_check_recipe", check)
+    result = CliRunner().invoke(cli.main, ["validate", str(quick_recipe)])
+    assert result.exit_code == 0, result.output
+    assert collecting == [False] and gc.isenabled()
+
+
+def test_a_command_that_fails_starts_the_collector_again(tmp_path):
+    import gc
+
+    from click.testing import CliRunner
+
+    from toolkit.cli.main import main
+
+    result = CliRunner().invoke(main, ["compare", str(tmp_path / "no-run"), "a.png", "b.png"])
+    assert result.exit_code == 2 and "no run folder" in result.output.lower() and gc.isenabled()

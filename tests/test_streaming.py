@@ -56,6 +56,13 @@ def test_sequential_reads_are_planned_ahead_as_evaluation_reads(files):
     assert streamed._current is not None and streamed._current[0].tolist() == [10, 11]
 
 
+def test_without_workers_a_read_decodes_only_the_images_asked_for(files):
+    streamed = load_images(files, READER, name="people", load="stream", workers=0).images
+    in_memory = load_images(files, READER, name="people", load="memory").images
+    assert torch.equal(streamed[torch.arange(2)], in_memory[:2])
+    assert streamed._plan.blocks == [] and streamed._current is None
+
+
 def test_a_file_that_fails_to_decode_in_a_worker_is_named_without_a_traceback(files):
     streamed = load_images(files, READER, name="people", load="stream", workers=1).images
     files.paths[7].write_bytes(files.paths[7].read_bytes()[:30])  # truncated after the header check

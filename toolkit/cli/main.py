@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from toolkit.cli.collector import collector_paused
 from toolkit.components.kinds import KINDS
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.results import Evaluation
@@ -95,13 +96,14 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 @click.option("--print", "show", is_flag=True, help="Also print the resolved recipe: overrides applied, every default written out.")
 def validate(recipe: str, overrides: tuple[str, ...], show: bool) -> None:
     """Check RECIPE (syntax, components, parameters, data files) without training."""
-    from toolkit.recipes.recipe import load_recipe
+    with collector_paused():
+        from toolkit.recipes.recipe import load_recipe
 
-    parsed = load_recipe(recipe, overrides)  # a missing file or bad TOML is reported before torch is imported
-    from toolkit.cli.deferred_compiler import compiler_deferred
+        parsed = load_recipe(recipe, overrides)  # a missing file or bad TOML is reported before torch is imported
+        from toolkit.cli.deferred_compiler import compiler_deferred
 
-    with compiler_deferred():  # checking never compiles: torchvision's import need not load torch's compiler
-        _check_recipe(parsed, show)
+        with compiler_deferred():  # checking never compiles: torchvision's import need not load torch's compiler
+            _check_recipe(parsed, show)
     click.echo(f"{recipe}: OK")
 
 

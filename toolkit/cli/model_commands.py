@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 
 import click
 
+from toolkit.cli.collector import collector_paused
 from toolkit.errors import ToolkitError
 
 RUN_DIR = click.argument("run_dir", type=click.Path(file_okay=False))
@@ -30,14 +31,16 @@ def _note(message: str | None) -> None:
 
 def _never_compiles(command: Callable[..., None]) -> Callable[..., None]:
     """A command that uses a model and never compiles one imports torchvision without torch's compiler
-    (:mod:`toolkit.cli.deferred_compiler`), imported here only when the command runs."""
+    (:mod:`toolkit.cli.deferred_compiler`, imported here only when the command runs), and runs without the
+    garbage collector's automatic passes (:mod:`toolkit.cli.collector`)."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> None:
-        from toolkit.cli.deferred_compiler import compiler_deferred
+        with collector_paused():
+            from toolkit.cli.deferred_compiler import compiler_deferred
 
-        with compiler_deferred():
-            command(*args, **kwargs)
+            with compiler_deferred():
+                command(*args, **kwargs)
 
     return run
 

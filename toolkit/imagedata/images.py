@@ -129,7 +129,7 @@ def _to_mode(image: Any, mode: str) -> Any:
 def image_files(folder: str | Path) -> list[Path]:
     """Image files directly inside ``folder``, sorted by name."""
     with os.scandir(folder) as entries:  # a directory entry knows its type: no stat call per file
-        names = sorted(e.name for e in entries if e.is_file() and os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES)
+        names = sorted(e.name for e in entries if e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file())
     folder = Path(folder)  # names are sorted as strings: sorting 10,000s of Path objects is several times slower
     return [folder / name for name in names]
 
