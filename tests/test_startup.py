@@ -157,3 +157,24 @@ def test_a_command_that_fails_starts_the_collector_again(tmp_path):
 
     result = CliRunner().invoke(main, ["compare", str(tmp_path / "no-run"), "a.png", "b.png"])
     assert result.exit_code == 2 and "no run folder" in result.output.lower() and gc.isenabled()
+
+
+def test_the_toolkit_program_freezes_its_objects_when_a_command_returns_instead_of_collecting_them(quick_recipe):
+    probe = ("import atexit, gc, sys\n"
+             "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, file=sys.stderr))\n"
+             f"sys.argv = ['toolkit', 'validate', {str(quick_recipe)!r}]\n"
+             "from toolkit.cli.main import program\nprogram()\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert "OK" in done.stdout and "frozen True" in done.stderr, done.stderr
+
+
+def test_a_command_invoked_inside_a_process_that_goes_on_freezes_nothing(quick_recipe):
+    import gc
+
+    from click.testing import CliRunner
+
+    from toolkit.cli.main import main
+
+    frozen_before = gc.get_freeze_count()
+    result = CliRunner().invoke(main, ["validate", str(quick_recipe)])
+    assert result.exit_code == 0 and gc.get_freeze_count() == frozen_before

@@ -1,3 +1,3 @@
-from toolkit.cli.main import main
+from toolkit.cli.main import program
 
-main()
+program()

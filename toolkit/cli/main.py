@@ -36,6 +36,14 @@ def main() -> None:
     """Train and compare metric-learning embedding models from TOML recipes."""
 
 
+def program() -> None:
+    """The ``toolkit`` program: one command, then the process ends."""
+    from toolkit.cli.collector import ending_the_process
+
+    ending_the_process()
+    main()
+
+
 @main.command()
 @click.argument("recipe", required=False, type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one recipe key, e.g. --set run.epochs=1.")
