@@ -36,3 +36,12 @@ def test_no_page_loads_anything_from_the_network(tmp_path):
     remote = {str(page.relative_to(site)) for page in site.rglob("*.html") if loads.search(page.read_text())}
     assert remote == set()
     assert "<math " in (site / "concepts" / "index.html").read_text()
+
+
+def test_the_site_links_the_repository_named_at_build_time(monkeypatch):
+    from mkdocs.config import load_config
+
+    monkeypatch.setenv("TOOLKIT_REPO_URL", "https://example.org/metric-toolkit")
+    assert load_config(str(REPO / "mkdocs.yml"))["repo_url"] == "https://example.org/metric-toolkit"
+    monkeypatch.delenv("TOOLKIT_REPO_URL")
+    assert load_config(str(REPO / "mkdocs.yml"))["repo_url"] is None  # no link rather than a wrong one
