@@ -38,3 +38,9 @@ def test_image_files_lists_only_images_sorted(tmp_path):
     for name in ("b.png", "a.pgm", "notes.txt"):
         (tmp_path / name).write_bytes(b"")
     assert [p.name for p in image_files(tmp_path)] == ["a.pgm", "b.png"]
+
+
+def test_image_files_leave_out_hidden_files_such_as_a_macs_metadata(tmp_path):
+    for name in ("photo.jpg", "._photo.jpg", ".thumbnail.png"):
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in image_files(tmp_path)] == ["photo.jpg"]

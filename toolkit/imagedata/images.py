@@ -127,9 +127,11 @@ def _to_mode(image: Any, mode: str) -> Any:
 
 
 def image_files(folder: str | Path) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name."""
+    """Image files directly inside ``folder``, sorted by name; hidden files (``._photo.jpg``, the metadata a Mac
+    leaves beside each file on a shared disk) are left out."""
     with os.scandir(folder) as entries:  # a directory entry knows its type: no stat call per file
-        names = sorted(e.name for e in entries if e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file())
+        names = sorted(e.name for e in entries
+                       if e.name.lower().endswith(IMAGE_SUFFIXES) and not e.name.startswith(".") and e.is_file())
     folder = Path(folder)  # names are sorted as strings: sorting 10,000s of Path objects is several times slower
     return [folder / name for name in names]
 
