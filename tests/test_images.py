@@ -44,3 +44,12 @@ def test_image_files_leave_out_hidden_files_such_as_a_macs_metadata(tmp_path):
     for name in ("photo.jpg", "._photo.jpg", ".thumbnail.png"):
         (tmp_path / name).write_bytes(b"")
     assert [p.name for p in image_files(tmp_path)] == ["photo.jpg"]
+
+
+def test_query_folders_leave_out_hidden_class_folders(tmp_path):
+    from toolkit.imagedata.images import gather_images
+
+    for folder in ("cat", ".thumbnails"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "1.png").write_bytes(b"")
+    assert [(p.name, c) for p, c in gather_images([tmp_path])] == [("1.png", "cat")]

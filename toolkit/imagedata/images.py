@@ -150,7 +150,8 @@ def gather_images(paths: list[str | Path]) -> list[tuple[Path, str | None]]:
             found.append((path, None))
         elif path.is_dir():
             inside = [(p, None) for p in image_files(path)]
-            inside += [(p, d.name) for d in sorted(d for d in path.iterdir() if d.is_dir()) for p in image_files(d)]
+            classes = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
+            inside += [(p, d.name) for d in classes for p in image_files(d)]
             if not inside:
                 raise ToolkitError(
                     f"The folder {str(path)!r} holds no image files ({', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES[:6])}, "
