@@ -16,7 +16,6 @@ import tomllib
 import click
 import jsonschema
 import pytest
-import yaml
 
 from tests.conftest import REPO
 from toolkit.components import hookspecs
@@ -125,7 +124,9 @@ def test_every_shipped_recipe_has_a_page_with_its_description_and_whole_text(hoo
 
 
 def test_the_navigation_gets_one_entry_per_recipe(hooks):
-    config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
+    from mkdocs.utils.yaml import yaml_load
+
+    config = yaml_load((REPO / "mkdocs.yml").read_text())  # mkdocs's loader: it knows the !ENV tag
     config["docs_dir"] = str(DOCS)
     nav = hooks.on_config(config)["nav"]
     text = repr(nav)
