@@ -6,7 +6,8 @@ TensorBoard's epoch scalars are the callback :class:`toolkit.training.tensorboar
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,6 +40,21 @@ class SavePoint:
 
 
 @dataclass
+class WallClock:
+    """A run's wall time across its processes: a resumed run adds its own to the time its checkpoint recorded."""
+
+    earlier: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    def of(cls, saved: dict[str, Any] | None) -> "WallClock":
+        return cls(float((saved or {}).get("wall_seconds", 0.0)))
+
+    def seconds(self) -> float:
+        return self.earlier + time.perf_counter() - self.started
+
+
+@dataclass
 class LogEpoch:
     """One log line per epoch: loss, time, speed, learning rate, skipped steps and the monitored validation metric."""
 
@@ -62,6 +78,7 @@ class Checkpointing:
     fingerprint: str
     world_size: int
     point: SavePoint
+    clock: WallClock
 
     def on_epoch_end(self, record: EpochRecord) -> None:
         self._save(epoch=record.epoch)
@@ -74,7 +91,7 @@ class Checkpointing:
 
     def _save(self, **where: Any) -> None:
         checkpoint.save(self.path, {**self.state.state_dict(), **where, "recipe_fingerprint": self.fingerprint,
-                                    "world_size": self.world_size})
+                                    "world_size": self.world_size, "wall_seconds": self.clock.seconds()})
 
 
 @dataclass

@@ -35,7 +35,7 @@ from toolkit.reporting.report import write_figures, write_report
 from toolkit.components.registry import Registry
 from toolkit.training.tensorboard import TensorBoardLog, tensorboard_log
 from toolkit.training.compiling import CompileTiming, compile_summary
-from toolkit.training.callbacks import Checkpointing, EvaluatorWatchers, LogEpoch, SavePoint
+from toolkit.training.callbacks import Checkpointing, EvaluatorWatchers, LogEpoch, SavePoint, WallClock
 from toolkit.training.epoch import (BatchLoss, EpochCallback, EpochProgress, EpochRecord, StopRequested, Training,
                                     TrainState, run_training)
 from toolkit.imagedata.transform import ImageTransform
@@ -197,7 +197,7 @@ def _follow_rank_0(setup: RunSetup) -> RunResult:
 def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, Any] | None, point: SavePoint,
                           stop: GracefulStop, progress: bool, board: TensorBoardLog | None) -> RunResult:
     """Rank 0's run, top to bottom: prepare, train with the epoch callbacks, evaluate, write the results."""
-    started = time.perf_counter()
+    clock = WallClock.of(saved)
     recipe, components = setup.recipe, setup.components
     transform = ImageTransform.of(components.dataset.split("train"))
     training = _prepare_training(setup, saved, run_dir)
@@ -212,7 +212,7 @@ def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, An
     _write_run_start(run_dir, recipe, transform)
 
     checkpoints = Checkpointing(run_dir / rundir.CHECKPOINT_FILE, training.state,
-                                checkpoint.recipe_fingerprint(recipe.data), setup.world.size, point)
+                                checkpoint.recipe_fingerprint(recipe.data), setup.world.size, point, clock)
     callbacks = [*validating(setup.monitor, training.state, components, setup.device, run_dir),
                  LogEpoch(recipe.run.epochs, recipe.run.monitor), checkpoints, *([board] if board else []),
                  EvaluatorWatchers.of(components.evaluators, lambda: _eval_context(setup, run_dir))]
@@ -233,7 +233,7 @@ def _train_evaluate_write(setup: RunSetup, run_dir: Path, *, saved: dict[str, An
         "recipe": recipe.stem,
         "epochs": [r.as_dict() for r in history],
         "train_seconds": round(sum(r.seconds for r in history), 2),
-        "wall_seconds": round(time.perf_counter() - started, 2),
+        "wall_seconds": round(clock.seconds(), 2),  # with the earlier processes' time, when resumed
         "device": str(setup.device),
         "precision": precision,
         "environment": environment(setup.device, precision),
